@@ -1,0 +1,10 @@
+/* medcl/medcl.h — the umbrella header: every public layer of medcl. */
+#ifndef MEDCL_H
+#define MEDCL_H
+
+#include "medcl/core.h"
+#include "medcl/runtime.h"
+#include "medcl/tensor.h"
+#include "medcl/ops.h"
+
+#endif

@@ -1,0 +1,28 @@
+/* src/ops/ops_internal.h — helpers for op implementations: argument checks that name the
+ * tensor and field, kernel argument setting, 1-D launches. */
+#ifndef MEDCL_OPS_INTERNAL_H
+#define MEDCL_OPS_INTERNAL_H
+
+#include "medcl/ops.h"
+#include "tensor/tensor_internal.h"
+
+/* Checks t is non-NULL, f32 (when f32 is true) and on a usable context. */
+medcl_status medcl_op_check(const char *op, const char *role, const medcl_tensor *t, bool f32);
+/* Checks a and b have the same element count. */
+medcl_status medcl_op_same_numel(const char *op, const char *ra, const medcl_tensor *a,
+                                 const char *rb, const medcl_tensor *b);
+
+/* Sets the two arguments (buffer, element offset) of tensor t at index *i, advancing *i. */
+cl_int medcl_arg_tensor(cl_kernel k, cl_uint *i, const medcl_tensor *t);
+
+/* 1-D launch of n work-items with the default local size. */
+medcl_status medcl_launch_1d(medcl_context *ctx, cl_kernel k, size_t n);
+
+/* Work-group size for reductions on this device: min(256, device max), a power of two. */
+unsigned medcl_reduce_wg(const medcl_context *ctx);
+
+/* Variant lists of each op family (registry.c collects them). */
+typedef medcl_status (*medcl_variant_add_fn)(void *acc, const char *program, const char *defines);
+typedef medcl_status (*medcl_variants_fn)(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+
+#endif

@@ -1,0 +1,164 @@
+/* tests/testutil.c — see testutil.h. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+
+uint64_t tu_seed(void) {
+    static uint64_t seed = 0;
+    static int have = 0;
+    if (!have) {
+        const char *e = getenv("MEDCL_TEST_SEED");
+        seed = e ? strtoull(e, NULL, 10) : ((uint64_t)time(NULL) * 2654435761u) ^ (uint64_t)getpid();
+        have = 1;
+        fprintf(stderr, "test seed: MEDCL_TEST_SEED=%llu\n", (unsigned long long)seed);
+    }
+    return seed;
+}
+
+tu_rng tu_rng_make(uint64_t seed) {
+    tu_rng r = {seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL};
+    if (!r.s) r.s = 1;
+    return r;
+}
+
+static uint64_t next64(tu_rng *r) {
+    uint64_t x = r->s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    r->s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+double tu_uniform(tu_rng *r) { return (double)(next64(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+double tu_normal(tu_rng *r) {
+    double u = tu_uniform(r), v = tu_uniform(r);
+    if (u < 1e-300) u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+int tu_int(tu_rng *r, int lo, int hi) { return lo + (int)(next64(r) % (uint64_t)(hi - lo + 1)); }
+
+void tu_fill_normal(tu_rng *r, float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)tu_normal(r);
+}
+
+void tu_fill_int(tu_rng *r, float *x, size_t n, int lo, int hi) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)tu_int(r, lo, hi);
+}
+
+double tu_nrms(const float *a, const double *b, size_t n) {
+    double s = 0, ma = 0, mb = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        s += d * d;
+        if (fabs(a[i]) > ma) ma = fabs(a[i]);
+        if (fabs(b[i]) > mb) mb = fabs(b[i]);
+    }
+    double m = ma > mb ? ma : mb;
+    if (isnan(s)) return INFINITY;
+    if (m == 0) return 0;
+    return sqrt(s) / (sqrt((double)n) * m);
+}
+
+double tu_nrms_ff(const float *a, const float *b, size_t n) {
+    double s = 0, ma = 0, mb = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        s += d * d;
+        if (fabs(a[i]) > ma) ma = fabs(a[i]);
+        if (fabs(b[i]) > mb) mb = fabs(b[i]);
+    }
+    double m = ma > mb ? ma : mb;
+    if (isnan(s)) return INFINITY;
+    if (m == 0) return 0;
+    return sqrt(s) / (sqrt((double)n) * m);
+}
+
+double tu_max_abs_diff(const float *a, const double *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (isnan(d)) return INFINITY;
+        if (d > m) m = d;
+    }
+    return m;
+}
+
+double tu_zero_fraction(const float *a, size_t n) {
+    size_t z = 0;
+    for (size_t i = 0; i < n; i++) z += a[i] == 0.0f;
+    return n ? (double)z / (double)n : 1.0;
+}
+
+const char *tu_tmpdir(char *buf, size_t cap, const char *tag) {
+    const char *base = getenv("MEDCL_TEST_TMP");
+    if (!base) base = "/tmp";
+    mkdir(base, 0777);
+    snprintf(buf, cap, "%s/%s-%ld-XXXXXX", base, tag, (long)getpid());
+    if (!mkdtemp(buf)) return NULL;
+    return buf;
+}
+
+/* ---- device helpers ---- */
+#include <cmocka.h>
+#include <setjmp.h>
+#include <stdarg.h>
+
+static medcl_context *g_ctx = NULL;
+
+int td_group_setup(void **state) {
+    (void)state;
+    medcl_status st = medcl_context_create(NULL, &g_ctx);
+    if (st != MEDCL_OK) {
+        fprintf(stderr, "no device: %s\n", medcl_last_error());
+        return -1;
+    }
+    fprintf(stderr, "device: %s\n", medcl_context_device(g_ctx)->name);
+    return 0;
+}
+
+int td_group_teardown(void **state) {
+    (void)state;
+    medcl_context_destroy(g_ctx);
+    g_ctx = NULL;
+    return 0;
+}
+
+medcl_context *td_ctx(void) { return g_ctx; }
+
+void td_poison(medcl_tensor *t) {
+    medcl_status st = medcl_fill(t, NAN);
+    if (st != MEDCL_OK) fail_msg("poison %s: %s", medcl_tensor_name(t), medcl_last_error());
+}
+
+medcl_tensor *td_tensor(int ndim, const int64_t *shape, const float *data, const char *name) {
+    medcl_tensor *t = NULL;
+    medcl_status st = medcl_tensor_create_f32(g_ctx, name, ndim, shape, &t);
+    if (st != MEDCL_OK) fail_msg("create %s: %s", name, medcl_last_error());
+    if (data) {
+        st = medcl_tensor_upload(t, data, medcl_tensor_bytes(t));
+        if (st != MEDCL_OK) fail_msg("upload %s: %s", name, medcl_last_error());
+    } else {
+        td_poison(t);
+    }
+    return t;
+}
+
+float *td_download(const medcl_tensor *t) {
+    float *h = malloc(medcl_tensor_bytes(t) ? medcl_tensor_bytes(t) : 1);
+    if (!h) fail_msg("out of memory");
+    medcl_status st = medcl_tensor_download(t, h, medcl_tensor_bytes(t));
+    if (st != MEDCL_OK) fail_msg("download %s: %s", medcl_tensor_name(t), medcl_last_error());
+    return h;
+}
