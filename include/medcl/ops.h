@@ -11,6 +11,17 @@
 extern "C" {
 #endif
 
+/* Activations, shared by the activation ops and the fused epilogues of convolution. */
+typedef enum medcl_activation {
+    MEDCL_ACT_NONE = 0,
+    MEDCL_ACT_RELU = 1,
+    MEDCL_ACT_LEAKY_RELU = 2, /* slope in the op's parameter struct (nnU-Net: 0.01) */
+    MEDCL_ACT_SIGMOID = 3,
+    MEDCL_ACT_TANH = 4,
+    MEDCL_ACT_GELU = 5,       /* exact (erf) form, as torch.nn.GELU() */
+    MEDCL_ACT_COUNT
+} medcl_activation;
+
 /* y = value for every element (f32 through a kernel; other dtypes: medcl_tensor_fill). */
 MEDCL_API medcl_status medcl_fill(medcl_tensor *y, float value);
 /* y = x (same element count). */
