@@ -41,7 +41,7 @@ inline float pfloat_log(float x) {
         e += 1;
     }
     float d = m + 1.0f;
-    float r = 0.70710678f;
+    float r = 0.48528137f;
     r = r * (2.0f - d * r);
     r = r * (2.0f - d * r);
     r = r * (2.0f - d * r);

@@ -64,7 +64,7 @@ float medcl_pfloat_log(float x) {
         e += 1;
     }
     float d = m + 1.0f;             /* [1.707, 2.414] */
-    float r = 0.70710678f;          /* start near 1/2.0; Newton r = r (2 - d r) */
+    float r = 0.48528137f; /* ~ 2 / (d_min + d_max); Newton r = r (2 - d r), error squares */
     r = r * (2.0f - d * r);
     r = r * (2.0f - d * r);
     r = r * (2.0f - d * r);
