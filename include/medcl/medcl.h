@@ -6,5 +6,7 @@
 #include "medcl/runtime.h"
 #include "medcl/tensor.h"
 #include "medcl/ops.h"
+#include "medcl/data_io.h"
+#include "medcl/metrics.h"
 
 #endif
