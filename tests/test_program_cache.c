@@ -96,14 +96,14 @@ static child_report run_child(const char *dir, const char *tag) {
 }
 
 /* every .bin in dir; returns count */
-static int list_entries(const char *dir, char names[][64], int cap) {
+static int list_entries(const char *dir, char names[][300], int cap) {
     DIR *d = opendir(dir);
     int n = 0;
     if (!d) return 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (l == 36 && !strcmp(e->d_name + 32, ".bin") && n < cap) snprintf(names[n++], 64, "%s", e->d_name);
+        if (l == 36 && !strcmp(e->d_name + 32, ".bin") && n < cap) snprintf(names[n++], 300, "%s", e->d_name);
     }
     closedir(d);
     return n;
@@ -127,9 +127,9 @@ static void test_damaged_entries_rebuilt(void **state) {
     char dir[512];
     assert_non_null(tu_tmpdir(dir, sizeof dir, "cache"));
     child_report ref = run_child(dir, "d0");
-    char names[8][64];
+    char names[8][300];
     assert_int_equal(list_entries(dir, names, 8), 2);
-    char p0[700], p1[700];
+    char p0[1200], p1[1200];
     snprintf(p0, sizeof p0, "%s/%s", dir, names[0]);
     snprintf(p1, sizeof p1, "%s/%s", dir, names[1]);
     /* truncate one entry in the middle */
@@ -214,7 +214,7 @@ static void test_concurrent_fill(void **state) {
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     /* every entry decodes, under the name of its own key; no temporary files remain */
-    char names[16][64];
+    char names[16][300];
     int n = list_entries(dir, names, 16);
     assert_int_equal(n, 2);
     for (int i = 0; i < n; i++) {
