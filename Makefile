@@ -6,7 +6,7 @@ WERROR ?= OFF
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test demo test-asan ci install clean
+.PHONY: all deps configure build test demo test-asan ci install clean fuzz
 
 all: build
 
@@ -38,9 +38,27 @@ test-asan: deps
 ci:
 	@$(MAKE) test WERROR=ON
 	@$(MAKE) test-asan WERROR=ON
+	@$(MAKE) fuzz
 
 install: build
 	@cmake --install $(BUILD)
 
 clean:
 	@rm -rf $(BUILD) $(ASAN_BUILD)
+
+# libFuzzer harnesses (clang), each run for FUZZ_SECONDS on a copy of its seed corpus.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+fuzz: deps
+	@command -v clang >/dev/null || { echo "fuzz: clang not installed (apt-get install clang)"; exit 1; }
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DMEDCL_FUZZ=ON -DMEDCL_BUILD_TESTS=OFF -DMEDCL_BUILD_PERF=OFF \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@set -e; for f in $(FUZZ_BUILD)/bin/fuzz_*; do \
+	    name=$$(basename $$f); corpus=fuzz/corpus/$${name#fuzz_}; work=$(FUZZ_BUILD)/corpus/$${name#fuzz_}; \
+	    rm -rf $$work; mkdir -p $$work; [ -d $$corpus ] && cp $$corpus/* $$work/ 2>/dev/null || true; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$work 2>$(FUZZ_BUILD)/$$name.log \
+	        || { tail -40 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
+	    grep -E "stat::number_of_executed_units" $(FUZZ_BUILD)/$$name.log || true; \
+	done
