@@ -71,4 +71,7 @@ MEDCL_API medcl_status medcl_ops_variants(medcl_context *ctx, medcl_program_vari
 #ifdef __cplusplus
 }
 #endif
+
+#include "medcl/ops_pool.h"
+#include "medcl/ops_norm.h"
 #endif

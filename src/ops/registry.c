@@ -8,11 +8,17 @@
 medcl_status medcl_elementwise_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_reduce_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_random_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_pool_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_norm_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 static const medcl_variants_fn families[] = {
     medcl_elementwise_variants,
     medcl_reduce_variants,
     medcl_random_variants,
+    medcl_pool_variants,
+    medcl_upsample_variants,
+    medcl_norm_variants,
 };
 
 typedef struct {
