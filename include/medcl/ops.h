@@ -74,4 +74,5 @@ MEDCL_API medcl_status medcl_ops_variants(medcl_context *ctx, medcl_program_vari
 
 #include "medcl/ops_pool.h"
 #include "medcl/ops_norm.h"
+#include "medcl/ops_loss.h"
 #endif

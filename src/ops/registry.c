@@ -11,6 +11,7 @@ medcl_status medcl_random_variants(medcl_context *ctx, medcl_variant_add_fn add,
 medcl_status medcl_pool_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_norm_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 static const medcl_variants_fn families[] = {
     medcl_elementwise_variants,
@@ -19,6 +20,7 @@ static const medcl_variants_fn families[] = {
     medcl_pool_variants,
     medcl_upsample_variants,
     medcl_norm_variants,
+    medcl_loss_variants,
 };
 
 typedef struct {
