@@ -75,4 +75,6 @@ MEDCL_API medcl_status medcl_ops_variants(medcl_context *ctx, medcl_program_vari
 #include "medcl/ops_pool.h"
 #include "medcl/ops_norm.h"
 #include "medcl/ops_loss.h"
+#include "medcl/ops_act.h"
+#include "medcl/ops_linear.h"
 #endif
