@@ -86,7 +86,7 @@ static void test_write_and_load(void **state) {
     assert_int_equal(medcl_context_create(&o, &ctx), MEDCL_OK);
     medcl_program_variant *v = NULL;
     int n = 0;
-    assert_int_equal(medcl_ops_variants(ctx, &v, &n), MEDCL_OK);
+    assert_int_equal(medcl_library_variants(ctx, &v, &n), MEDCL_OK);
     assert_true(n >= 3);
     assert_int_equal(medcl_bundle_write(ctx, g_bundle, v, n), MEDCL_OK);
     free(v);

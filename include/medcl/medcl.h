@@ -8,5 +8,8 @@
 #include "medcl/ops.h"
 #include "medcl/data_io.h"
 #include "medcl/metrics.h"
+#include "medcl/sample_data.h"
+#include "medcl/augment.h"
+#include "medcl/eval_variants.h"
 
 #endif

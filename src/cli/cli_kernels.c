@@ -47,7 +47,7 @@ int cli_kernels(int argc, char **argv) {
         if (st == MEDCL_ERR_NOT_FOUND) rc = CLI_EXIT_NO_DEVICE;
         return rc;
     }
-    st = medcl_ops_variants(ctx, &vars, &n);
+    st = medcl_library_variants(ctx, &vars, &n);
     if (st == MEDCL_OK && !strcmp(sub, "list")) {
         for (int i = 0; i < n; i++) printf("%s\t%s\n", vars[i].program, vars[i].defines);
     } else if (st == MEDCL_OK) {
