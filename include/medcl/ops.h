@@ -77,4 +77,5 @@ MEDCL_API medcl_status medcl_ops_variants(medcl_context *ctx, medcl_program_vari
 #include "medcl/ops_loss.h"
 #include "medcl/ops_act.h"
 #include "medcl/ops_linear.h"
+#include "medcl/ops_conv.h"
 #endif

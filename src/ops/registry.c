@@ -12,6 +12,7 @@ medcl_status medcl_pool_variants(medcl_context *ctx, medcl_variant_add_fn add, v
 medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_norm_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_activation_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_softmax_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_concat_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
@@ -27,6 +28,7 @@ static const medcl_variants_fn families[] = {
     medcl_upsample_variants,
     medcl_norm_variants,
     medcl_loss_variants,
+    medcl_conv_variants,
     medcl_activation_variants,
     medcl_softmax_variants,
     medcl_concat_variants,

@@ -1,0 +1,690 @@
+/* src/ops/conv.c — convolution and transposed convolution (include/medcl/ops_conv.h): shape
+ * rules, algorithm choice and launches of cl/conv.cl. 1x1 stride-1 unpadded convolutions go to
+ * CLBlast SGEMM (forward and both backwards); everything else to the implicit-GEMM kernels.
+ * Transposed convolution reuses the same three launches with the roles exchanged.
+ * Leaves out: algorithm choice by measurement, Winograd/FFT, a stride-phase split of
+ * backward-data (stride > 1 gathers zero taps it could skip). */
+#include "ops_internal.h"
+
+#include "medcl/ops_conv.h"
+
+#include <clblast_c.h>
+#include <limits.h>
+#include <stdio.h>
+
+#define PROG "conv"
+#define MAX_CHUNKS 64
+#define MAX_PARTIAL_FLOATS (16 * 1024 * 1024)
+
+/* conv_tuning.c: v = TM, TN, TK, WPTM, WPTN, APAD, BWG, groups per compute unit */
+bool medcl_conv_tuning_get(const medcl_device_info *info, int v[8]);
+
+typedef struct conv_plan {
+    int tm, tn, tk, wgs, bwg, gpc;
+    char defines[160];
+} conv_plan;
+
+/* Tiles for a GEMM with M rows: the device's table entry, or its narrow form (TM and WPTM
+ * halved, same work-group size) when M fits in half a tile, so small channel counts do not
+ * compute padding. Two variants per device at most; m <= 0 asks for the wide one. */
+static medcl_status plan_get(const medcl_context *ctx, int m, conv_plan *pl) {
+    int v[8];
+    if (!medcl_conv_tuning_get(&ctx->info, v))
+        return medcl_fail(MEDCL_ERR_INVALID_ARG,
+                          "conv: tile sizes (MEDCL_CONV_TUNE or table) invalid for device %s",
+                          ctx->info.name);
+    int tk = v[2], wgs = (v[0] / v[3]) * (v[1] / v[4]);
+    if (m > 0 && 2 * m <= v[0] && v[3] % 2 == 0 && ((v[0] / 2) * tk) % wgs == 0) {
+        v[0] /= 2;
+        v[3] /= 2;
+    }
+    pl->tm = v[0];
+    pl->tn = v[1];
+    pl->tk = v[2];
+    pl->wgs = (v[0] / v[3]) * (v[1] / v[4]);
+    pl->bwg = v[6];
+    pl->gpc = v[7];
+    snprintf(pl->defines, sizeof pl->defines, "-DTM=%d -DTN=%d -DTK=%d -DWPTM=%d -DWPTN=%d -DAPAD=%d -DBWG=%d",
+             v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+    return MEDCL_OK;
+}
+
+/* ---- geometry and checks ---- */
+
+/* One convolution in the forward sense: x (N, Cin, D, H, W) -> y (N, Cout, Do, Ho, Wo). */
+typedef struct conv_geom {
+    int N, Cin, Di, Hi, Wi, Cout, Do, Ho, Wo;
+    int k[3], s[3], p[3], dil[3], groups;
+} conv_geom;
+
+static const char *axis_name[3] = {"D", "H", "W"};
+
+static medcl_status check_params(const char *op, const medcl_conv_params *p, bool transposed) {
+    if (!p) return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params is NULL", op);
+    if (p->size != sizeof(medcl_conv_params))
+        return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu "
+                          "(use MEDCL_CONV_PARAMS_INIT)", op, p->size, sizeof(medcl_conv_params));
+    for (int a = 0; a < 3; a++) {
+        if (p->kernel[a] < 1 || p->kernel[a] > 7)
+            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.kernel[%d] (%s) = %d, must be 1..7",
+                              op, a, axis_name[a], p->kernel[a]);
+        if (p->stride[a] < 1)
+            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.stride[%d] (%s) = %d, must be >= 1",
+                              op, a, axis_name[a], p->stride[a]);
+        if (p->pad[a] < 0)
+            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.pad[%d] (%s) = %d, must be >= 0",
+                              op, a, axis_name[a], p->pad[a]);
+        if (p->dilation[a] < 1)
+            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.dilation[%d] (%s) = %d, must be >= 1",
+                              op, a, axis_name[a], p->dilation[a]);
+        int lim = p->stride[a] > p->dilation[a] ? p->stride[a] : p->dilation[a];
+        if (transposed && (p->output_pad[a] < 0 || p->output_pad[a] >= lim))
+            return medcl_fail(MEDCL_ERR_INVALID_ARG,
+                              "%s: params.output_pad[%d] (%s) = %d, must be in [0, max(stride, dilation) = %d)",
+                              op, a, axis_name[a], p->output_pad[a], lim);
+    }
+    if (p->groups < 1) return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.groups = %d", op, p->groups);
+    if ((int)p->activation < 0 || p->activation >= MEDCL_ACT_COUNT)
+        return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.activation = %d", op, (int)p->activation);
+    return MEDCL_OK;
+}
+
+static int64_t out_extent(const medcl_conv_params *p, int a, int64_t in) {
+    int64_t span = (int64_t)p->dilation[a] * (p->kernel[a] - 1) + 1;
+    int64_t num = in + 2 * (int64_t)p->pad[a] - span;
+    return num < 0 ? 0 : num / p->stride[a] + 1;
+}
+
+static int64_t tout_extent(const medcl_conv_params *p, int a, int64_t in) {
+    return (in - 1) * p->stride[a] - 2 * (int64_t)p->pad[a] +
+           (int64_t)p->dilation[a] * (p->kernel[a] - 1) + p->output_pad[a] + 1;
+}
+
+static medcl_status shape_common(const char *op, const medcl_conv_params *p, int ndim,
+                                 const int64_t *x_shape, int64_t cout, int64_t *y_shape,
+                                 bool transposed) {
+    medcl_status st = check_params(op, p, transposed);
+    if (st != MEDCL_OK) return st;
+    if (!x_shape || !y_shape) return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: NULL shape", op);
+    if (ndim != 4 && ndim != 5)
+        return medcl_fail(MEDCL_ERR_SHAPE, "%s: x has %d dimensions, expected 4 (N, C, H, W) or 5 (N, C, D, H, W)",
+                          op, ndim);
+    y_shape[0] = x_shape[0];
+    y_shape[1] = cout;
+    for (int a = 0; a < ndim - 2; a++) {
+        int pa = a + (5 - ndim);
+        int64_t in = x_shape[2 + a];
+        int64_t o = transposed ? tout_extent(p, pa, in) : out_extent(p, pa, in);
+        if (o < 1)
+            return medcl_fail(MEDCL_ERR_SHAPE, "%s: x %s = %lld gives output %s = %lld with kernel %d, stride %d, "
+                              "pad %d, dilation %d", op, axis_name[pa], (long long)in, axis_name[pa],
+                              (long long)o, p->kernel[pa], p->stride[pa], p->pad[pa], p->dilation[pa]);
+        y_shape[2 + a] = o;
+    }
+    if (ndim == 4 && (p->kernel[0] != 1 || p->pad[0] != 0 || p->output_pad[0] != 0))
+        return medcl_fail(MEDCL_ERR_SHAPE, "%s: 4-D (2D) tensors need kernel[0] = 1, pad[0] = 0 and output_pad[0] = 0 "
+                          "(have %d, %d, %d)", op, p->kernel[0], p->pad[0], p->output_pad[0]);
+    return MEDCL_OK;
+}
+
+medcl_status medcl_conv_output_shape(const medcl_conv_params *p, int ndim, const int64_t *x_shape,
+                                     int64_t cout, int64_t *y_shape) {
+    return shape_common("conv_output_shape", p, ndim, x_shape, cout, y_shape, false);
+}
+
+medcl_status medcl_conv_transpose_output_shape(const medcl_conv_params *p, int ndim,
+                                               const int64_t *x_shape, int64_t cout,
+                                               int64_t *y_shape) {
+    return shape_common("conv_transpose_output_shape", p, ndim, x_shape, cout, y_shape, true);
+}
+
+static medcl_status check_tensor(const char *op, const char *role, const medcl_tensor *t) {
+    medcl_status st = medcl_op_check(op, role, t, true);
+    if (st != MEDCL_OK) return st;
+    if (t->ndim != 4 && t->ndim != 5)
+        return medcl_fail(MEDCL_ERR_SHAPE, "%s: %s (%s) has %d dimensions, expected 4 (N, C, H, W) or 5 (N, C, D, H, W)",
+                          op, role, medcl_tensor_name(t), t->ndim);
+    if (t->numel > INT_MAX)
+        return medcl_fail(MEDCL_ERR_UNSUPPORTED, "%s: %s (%s) has %lld elements; the kernels index with 32 bits",
+                          op, role, medcl_tensor_name(t), (long long)t->numel);
+    return MEDCL_OK;
+}
+
+/* Builds the geometry of a convolution from its input-side tensor xs (role xr), its output-side
+ * tensor ys (role yr) and w. transposed: the user's op is a transposed convolution whose input
+ * is ys and output is xs. */
+static medcl_status geom_make(const char *op, const medcl_conv_params *p, const char *xr,
+                              const medcl_tensor *xs, const char *yr, const medcl_tensor *ys,
+                              const medcl_tensor *w, bool transposed, conv_geom *g) {
+    medcl_status st = MEDCL_OK;
+    MEDCL_TRY(check_params(op, p, transposed));
+    MEDCL_TRY(check_tensor(op, xr, xs));
+    MEDCL_TRY(check_tensor(op, yr, ys));
+    MEDCL_TRY(medcl_op_check(op, "w", w, true));
+    if (xs->ctx != ys->ctx || xs->ctx != w->ctx)
+        MEDCL_FAIL(MEDCL_ERR_INVALID_ARG, "%s: tensors %s, %s and w belong to different contexts", op, xr, yr);
+    if (xs->ndim != ys->ndim)
+        MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: %s (%s) is %d-D but %s (%s) is %d-D", op, xr, medcl_tensor_name(xs),
+                   xs->ndim, yr, medcl_tensor_name(ys), ys->ndim);
+    int64_t xd[5], yd[5];
+    medcl_tensor_ncdhw(xs, xd);
+    medcl_tensor_ncdhw(ys, yd);
+    if (xd[0] != yd[0])
+        MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: %s (%s) has N = %lld but %s (%s) has N = %lld", op, xr,
+                   medcl_tensor_name(xs), (long long)xd[0], yr, medcl_tensor_name(ys), (long long)yd[0]);
+    /* the user's channel names: conv: Cin = xs C, Cout = ys C; transposed: the reverse */
+    const char *in_r = transposed ? yr : xr, *out_r = transposed ? xr : yr;
+    const medcl_tensor *in_t = transposed ? ys : xs, *out_t = transposed ? xs : ys;
+    int64_t cin = transposed ? yd[1] : xd[1], cout = transposed ? xd[1] : yd[1];
+    if (cin % p->groups)
+        MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: %s (%s) has C = %lld, not divisible by params.groups = %d", op, in_r,
+                   medcl_tensor_name(in_t), (long long)cin, p->groups);
+    if (cout % p->groups)
+        MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: %s (%s) has C = %lld, not divisible by params.groups = %d", op, out_r,
+                   medcl_tensor_name(out_t), (long long)cout, p->groups);
+    /* weight: conv (Cout, Cin/g, k...), transposed (Cin, Cout/g, k...); both are (yd C, xd C/g, k) */
+    int64_t want[5] = {yd[1], xd[1] / p->groups, p->kernel[0], p->kernel[1], p->kernel[2]};
+    int64_t wd[5] = {0, 0, 1, 1, 1};
+    if (w->ndim == 5) {
+        for (int a = 0; a < 5; a++) wd[a] = w->shape[a];
+    } else if (w->ndim == 4) {
+        wd[0] = w->shape[0];
+        wd[1] = w->shape[1];
+        wd[3] = w->shape[2];
+        wd[4] = w->shape[3];
+    } else {
+        MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: w (%s) has %d dimensions, expected 5 (Co, Ci/g, kD, kH, kW) or 4", op,
+                   medcl_tensor_name(w), w->ndim);
+    }
+    static const char *wfield[5] = {"dim 0 (out channels)", "dim 1 (in channels / groups)", "kD", "kH", "kW"};
+    for (int a = 0; a < 5; a++)
+        if (wd[a] != want[a])
+            MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: w (%s) %s = %lld, expected %lld", op, medcl_tensor_name(w), wfield[a],
+                       (long long)wd[a], (long long)want[a]);
+    for (int a = 0; a < 3; a++) {
+        int64_t o = out_extent(p, a, xd[2 + a]);
+        if (o < 1)
+            MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: %s (%s) %s = %lld is smaller than the kernel span %d (dilation %d) "
+                       "plus padding 2*%d", op, xr, medcl_tensor_name(xs), axis_name[a], (long long)xd[2 + a],
+                       p->kernel[a], p->dilation[a], p->pad[a]);
+        if (transposed) {
+            int64_t t = tout_extent(p, a, yd[2 + a]);
+            if (t != xd[2 + a])
+                MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: %s (%s) %s = %lld, expected %lld from %s %s = %lld, kernel %d, "
+                           "stride %d, pad %d, dilation %d, output_pad %d", op, xr, medcl_tensor_name(xs),
+                           axis_name[a], (long long)xd[2 + a], (long long)t, yr, axis_name[a],
+                           (long long)yd[2 + a], p->kernel[a], p->stride[a], p->pad[a], p->dilation[a],
+                           p->output_pad[a]);
+        } else if (o != yd[2 + a]) {
+            MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: %s (%s) %s = %lld, expected %lld from %s %s = %lld, kernel %d, "
+                       "stride %d, pad %d, dilation %d", op, yr, medcl_tensor_name(ys), axis_name[a],
+                       (long long)yd[2 + a], (long long)o, xr, axis_name[a], (long long)xd[2 + a],
+                       p->kernel[a], p->stride[a], p->pad[a], p->dilation[a]);
+        }
+    }
+    if (xs->ndim == 4 && (p->kernel[0] != 1 || p->pad[0] != 0))
+        MEDCL_FAIL(MEDCL_ERR_SHAPE, "%s: 4-D (2D) tensors need params.kernel[0] = 1 and params.pad[0] = 0", op);
+    g->N = (int)xd[0];
+    g->Cin = (int)xd[1];
+    g->Di = (int)xd[2];
+    g->Hi = (int)xd[3];
+    g->Wi = (int)xd[4];
+    g->Cout = (int)yd[1];
+    g->Do = (int)yd[2];
+    g->Ho = (int)yd[3];
+    g->Wo = (int)yd[4];
+    for (int a = 0; a < 3; a++) {
+        g->k[a] = p->kernel[a];
+        g->s[a] = p->stride[a];
+        g->p[a] = p->pad[a];
+        g->dil[a] = p->dilation[a];
+    }
+    g->groups = p->groups;
+cleanup:
+    return st;
+}
+
+static medcl_status check_bias(const char *op, const char *role, const medcl_tensor *b, int64_t c,
+                               const medcl_context *ctx) {
+    if (!b) return MEDCL_OK;
+    medcl_status st = medcl_op_check(op, role, b, true);
+    if (st != MEDCL_OK) return st;
+    if (b->ctx != ctx) return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: %s is on another context", op, role);
+    if (b->numel != c)
+        return medcl_fail(MEDCL_ERR_SHAPE, "%s: %s (%s) has %lld elements, expected C = %lld", op, role,
+                          medcl_tensor_name(b), (long long)b->numel, (long long)c);
+    return MEDCL_OK;
+}
+
+static bool is_1x1(const conv_geom *g) {
+    for (int a = 0; a < 3; a++)
+        if (g->k[a] != 1 || g->s[a] != 1 || g->p[a] != 0) return false;
+    return true;
+}
+
+/* ---- launches ---- */
+
+#define ARGI(k, i, v)                                                                      \
+    do {                                                                                   \
+        cl_int a_ = (cl_int)(v);                                                           \
+        MEDCL_CL(clSetKernelArg((k), (i)++, sizeof a_, &a_));                              \
+    } while (0)
+#define ARGU(k, i, v)                                                                      \
+    do {                                                                                   \
+        cl_uint a_ = (cl_uint)(v);                                                         \
+        MEDCL_CL(clSetKernelArg((k), (i)++, sizeof a_, &a_));                              \
+    } while (0)
+#define ARGF(k, i, v)                                                                      \
+    do {                                                                                   \
+        cl_float a_ = (cl_float)(v);                                                       \
+        MEDCL_CL(clSetKernelArg((k), (i)++, sizeof a_, &a_));                              \
+    } while (0)
+
+static medcl_status clblast_check(const char *op, const char *what, CLBlastStatusCode s) {
+    if (s == CLBlastSuccess) return MEDCL_OK;
+    return medcl_fail(MEDCL_ERR_DEVICE, "%s: CLBlast %s returned %d", op, what, (int)s);
+}
+
+/* y = act(y + b) in place */
+static medcl_status bias_act(medcl_context *ctx, const conv_plan *pl, medcl_tensor *y,
+                             const medcl_tensor *b, int C, int S, int act, float slope) {
+    medcl_status st = MEDCL_OK;
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl->defines, "conv_bias_act", &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, y));
+    MEDCL_CL(medcl_arg_tensor(k, &i, b ? b : y));
+    ARGI(k, i, C);
+    ARGI(k, i, S);
+    ARGI(k, i, y->numel);
+    ARGI(k, i, b != NULL);
+    ARGI(k, i, act);
+    ARGF(k, i, slope);
+    MEDCL_TRY(medcl_launch_1d(ctx, k, (size_t)y->numel));
+cleanup:
+    return st;
+}
+
+/* Offsets table of the gathers (conv_ktable). */
+static medcl_status ktable(medcl_context *ctx, const conv_plan *pl, const conv_geom *g, int mode,
+                           medcl_tensor **out) {
+    medcl_status st = MEDCL_OK;
+    int kvol = g->k[0] * g->k[1] * g->k[2];
+    int K = mode ? (g->Cout / g->groups) * kvol : (g->Cin / g->groups) * kvol;
+    medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
+    d.dtype = MEDCL_DTYPE_I32;
+    d.ndim = 1;
+    d.shape[0] = (int64_t)K * (mode ? 5 : 4);
+    d.name = "conv.ktable";
+    MEDCL_TRY(medcl_tensor_create(ctx, &d, out));
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl->defines, "conv_ktable", &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, *out));
+    ARGI(k, i, K);
+    ARGI(k, i, kvol);
+    ARGI(k, i, g->k[1]);
+    ARGI(k, i, g->k[2]);
+    ARGI(k, i, g->dil[0]);
+    ARGI(k, i, g->dil[1]);
+    ARGI(k, i, g->dil[2]);
+    if (mode) {
+        ARGI(k, i, g->Do * g->Ho * g->Wo);
+        ARGI(k, i, g->Ho * g->Wo);
+        ARGI(k, i, g->Wo);
+    } else {
+        ARGI(k, i, g->Di * g->Hi * g->Wi);
+        ARGI(k, i, g->Hi * g->Wi);
+        ARGI(k, i, g->Wi);
+    }
+    ARGI(k, i, mode);
+    ARGI(k, i, (g->Cin / g->groups) * kvol);
+    MEDCL_TRY(medcl_launch_1d(ctx, k, (size_t)K));
+cleanup:
+    return st;
+}
+
+static medcl_status set_geom_args(cl_kernel k, cl_uint *ip, const conv_geom *g) {
+    medcl_status st = MEDCL_OK;
+    cl_uint i = *ip;
+    ARGI(k, i, g->N);
+    ARGI(k, i, g->Cin);
+    ARGI(k, i, g->Di);
+    ARGI(k, i, g->Hi);
+    ARGI(k, i, g->Wi);
+    ARGI(k, i, g->Cout);
+    ARGI(k, i, g->Do);
+    ARGI(k, i, g->Ho);
+    ARGI(k, i, g->Wo);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->s[a]);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->p[a]);
+cleanup:
+    *ip = i;
+    return st;
+}
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* y = act(conv(x, w) + b) */
+static medcl_status run_fwd(const char *op, const conv_geom *g, const medcl_tensor *x,
+                            const medcl_tensor *w, const medcl_tensor *b, medcl_tensor *y, int act,
+                            float slope) {
+    medcl_status st = MEDCL_OK;
+    medcl_tensor *kt = NULL;
+    medcl_context *ctx = x->ctx;
+    conv_plan pl;
+    int Mg = g->Cout / g->groups, Cg = g->Cin / g->groups;
+    int So = g->Do * g->Ho * g->Wo;
+    MEDCL_TRY(plan_get(ctx, Mg, &pl));
+    if (is_1x1(g)) {
+        /* per group: Y_n (Mg x S) = W_g (Mg x Cg) . X_n (Cg x S), batched over n */
+        cl_command_queue q = ctx->queue;
+        for (int gi = 0; gi < g->groups; gi++) {
+            size_t woff = (size_t)w->offset + (size_t)gi * Mg * Cg;
+            for (int n = 0; n < g->N; n++) {
+                size_t xoff = (size_t)x->offset + ((size_t)n * g->Cin + (size_t)gi * Cg) * So;
+                size_t yoff = (size_t)y->offset + ((size_t)n * g->Cout + (size_t)gi * Mg) * So;
+                MEDCL_TRY(clblast_check(op, "SGEMM", CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                        CLBlastTransposeNo, (size_t)Mg, (size_t)So, (size_t)Cg, 1.0f, w->mem, woff,
+                                        (size_t)Cg, x->mem, xoff, (size_t)So, 0.0f, y->mem, yoff, (size_t)So, &q,
+                                        NULL)));
+            }
+        }
+        if (b || act != MEDCL_ACT_NONE) MEDCL_TRY(bias_act(ctx, &pl, y, b, g->Cout, So, act, slope));
+        goto cleanup;
+    }
+    MEDCL_TRY(ktable(ctx, &pl, g, 0, &kt));
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_fwd", &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, x));
+    MEDCL_CL(medcl_arg_tensor(k, &i, w));
+    MEDCL_CL(medcl_arg_tensor(k, &i, b ? b : w));
+    MEDCL_CL(medcl_arg_tensor(k, &i, y));
+    MEDCL_CL(medcl_arg_tensor(k, &i, kt));
+    MEDCL_TRY(set_geom_args(k, &i, g));
+    ARGI(k, i, g->groups);
+    ARGI(k, i, Cg * g->k[0] * g->k[1] * g->k[2]);
+    ARGI(k, i, b != NULL);
+    ARGI(k, i, act);
+    ARGF(k, i, slope);
+    size_t gl[3] = {round_up((size_t)g->N * So, (size_t)pl.tn) / pl.tn * pl.wgs,
+                    round_up((size_t)Mg, (size_t)pl.tm) / pl.tm, (size_t)g->groups};
+    size_t lo[3] = {(size_t)pl.wgs, 1, 1};
+    MEDCL_TRY(medcl_launch(ctx, k, 3, gl, lo, NULL));
+cleanup:
+    medcl_tensor_destroy(kt);
+    return st;
+}
+
+/* dx = act(conv^T(dy, w) + b) (b, act only for the transposed convolution's forward) */
+static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl_tensor *dy,
+                                 const medcl_tensor *w, const medcl_tensor *b, medcl_tensor *dx,
+                                 int act, float slope) {
+    medcl_status st = MEDCL_OK;
+    medcl_tensor *kt = NULL;
+    medcl_context *ctx = dy->ctx;
+    conv_plan pl;
+    int Cog = g->Cout / g->groups, Cg = g->Cin / g->groups;
+    int Si = g->Di * g->Hi * g->Wi;
+    MEDCL_TRY(plan_get(ctx, Cg, &pl));
+    int kvol = g->k[0] * g->k[1] * g->k[2];
+    if (is_1x1(g)) {
+        /* per group: dX_n (Cg x S) = W_g^T (Cg x Cog) . dY_n (Cog x S) */
+        cl_command_queue q = ctx->queue;
+        for (int gi = 0; gi < g->groups; gi++) {
+            size_t woff = (size_t)w->offset + (size_t)gi * Cog * Cg;
+            for (int n = 0; n < g->N; n++) {
+                size_t yoff = (size_t)dy->offset + ((size_t)n * g->Cout + (size_t)gi * Cog) * Si;
+                size_t xoff = (size_t)dx->offset + ((size_t)n * g->Cin + (size_t)gi * Cg) * Si;
+                MEDCL_TRY(clblast_check(op, "SGEMM", CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeYes,
+                                        CLBlastTransposeNo, (size_t)Cg, (size_t)Si, (size_t)Cog, 1.0f, w->mem,
+                                        woff, (size_t)Cg, dy->mem, yoff, (size_t)Si, 0.0f, dx->mem, xoff,
+                                        (size_t)Si, &q, NULL)));
+            }
+        }
+        if (b || act != MEDCL_ACT_NONE) MEDCL_TRY(bias_act(ctx, &pl, dx, b, g->Cin, Si, act, slope));
+        goto cleanup;
+    }
+    MEDCL_TRY(ktable(ctx, &pl, g, 1, &kt));
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bwd_data", &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, dy));
+    MEDCL_CL(medcl_arg_tensor(k, &i, w));
+    MEDCL_CL(medcl_arg_tensor(k, &i, b ? b : w));
+    MEDCL_CL(medcl_arg_tensor(k, &i, dx));
+    MEDCL_CL(medcl_arg_tensor(k, &i, kt));
+    MEDCL_TRY(set_geom_args(k, &i, g));
+    ARGI(k, i, g->groups);
+    ARGI(k, i, Cog * kvol);
+    ARGI(k, i, kvol);
+    ARGI(k, i, b != NULL);
+    ARGI(k, i, act);
+    ARGF(k, i, slope);
+    size_t gl[3] = {round_up((size_t)g->N * Si, (size_t)pl.tn) / pl.tn * pl.wgs,
+                    round_up((size_t)Cg, (size_t)pl.tm) / pl.tm, (size_t)g->groups};
+    size_t lo[3] = {(size_t)pl.wgs, 1, 1};
+    MEDCL_TRY(medcl_launch(ctx, k, 3, gl, lo, NULL));
+cleanup:
+    medcl_tensor_destroy(kt);
+    return st;
+}
+
+/* floor(n / d) = (n * m) >> s for 0 <= n < 2^31 (Granlund & Montgomery 1994, round-up method) */
+static void fdiv_magic(uint32_t d, cl_uint *m, cl_uint *s) {
+    int l = 0;
+    while ((1ull << l) < d) l++;
+    *m = (cl_uint)(((1ull << (31 + l)) + d - 1) / d);
+    *s = (cl_uint)(31 + l);
+}
+
+/* dw += dL/dw (x, dy in the forward sense), db += sum dy */
+static medcl_status run_bwd_weight(const char *op, const conv_geom *g, const medcl_tensor *x,
+                                   const medcl_tensor *dy, medcl_tensor *dw, medcl_tensor *db) {
+    medcl_status st = MEDCL_OK;
+    medcl_tensor *part = NULL;
+    medcl_context *ctx = x->ctx;
+    conv_plan pl;
+    int Cog = g->Cout / g->groups, Cg = g->Cin / g->groups;
+    MEDCL_TRY(plan_get(ctx, Cog, &pl));
+    int kvol = g->k[0] * g->k[1] * g->k[2];
+    int So = g->Do * g->Ho * g->Wo;
+    int Ncol = Cg * kvol;
+    if (db) {
+        cl_kernel kb;
+        MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bias_grad", &kb));
+        cl_uint i = 0;
+        MEDCL_CL(medcl_arg_tensor(kb, &i, dy));
+        MEDCL_CL(medcl_arg_tensor(kb, &i, db));
+        ARGI(kb, i, g->N);
+        ARGI(kb, i, g->Cout);
+        ARGI(kb, i, So);
+        size_t gl = (size_t)g->Cout * pl.bwg, lo = (size_t)pl.bwg;
+        MEDCL_TRY(medcl_launch(ctx, kb, 1, &gl, &lo, NULL));
+    }
+    if (is_1x1(g)) {
+        /* per group: dW_g (Cog x Cg) += sum_n dY_n (Cog x S) . X_n^T (S x Cg), n in order */
+        cl_command_queue q = ctx->queue;
+        for (int gi = 0; gi < g->groups; gi++) {
+            size_t woff = (size_t)dw->offset + (size_t)gi * Cog * Cg;
+            for (int n = 0; n < g->N; n++) {
+                size_t yoff = (size_t)dy->offset + ((size_t)n * g->Cout + (size_t)gi * Cog) * So;
+                size_t xoff = (size_t)x->offset + ((size_t)n * g->Cin + (size_t)gi * Cg) * So;
+                MEDCL_TRY(clblast_check(op, "SGEMM", CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                        CLBlastTransposeYes, (size_t)Cog, (size_t)Cg, (size_t)So, 1.0f, dy->mem,
+                                        yoff, (size_t)So, x->mem, xoff, (size_t)So, 1.0f, dw->mem, woff,
+                                        (size_t)Cg, &q, NULL)));
+            }
+        }
+        goto cleanup;
+    }
+    /* fixed split of the N*So reduction: depends only on the shape and the device's table */
+    int64_t kred = (int64_t)g->N * So;
+    int64_t tiles = (int64_t)((Cog + pl.tm - 1) / pl.tm) * ((Ncol + pl.tn - 1) / pl.tn) * g->groups;
+    int64_t want = (int64_t)pl.gpc * ctx->info.compute_units;
+    int64_t chunks = (want + tiles - 1) / tiles;
+    int64_t max_by_len = kred / ((int64_t)pl.tk * 8);
+    int64_t total = (int64_t)g->Cout * Ncol;
+    if (chunks > max_by_len) chunks = max_by_len;
+    if (chunks > MAX_CHUNKS) chunks = MAX_CHUNKS;
+    if (chunks * total > MAX_PARTIAL_FLOATS) chunks = MAX_PARTIAL_FLOATS / total;
+    if (chunks < 1) chunks = 1;
+    int64_t chunk = (int64_t)round_up((size_t)((kred + chunks - 1) / chunks), (size_t)pl.tk);
+    chunks = (kred + chunk - 1) / chunk;
+    bool direct = chunks == 1;
+    if (!direct) {
+        medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
+        d.ndim = 1;
+        d.shape[0] = chunks * total;
+        d.name = "conv.weight_partials";
+        MEDCL_TRY(medcl_tensor_create(ctx, &d, &part));
+    }
+    cl_uint mS, sS, mHW, sHW, mW, sW;
+    fdiv_magic((uint32_t)So, &mS, &sS);
+    fdiv_magic((uint32_t)(g->Ho * g->Wo), &mHW, &sHW);
+    fdiv_magic((uint32_t)g->Wo, &mW, &sW);
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bwd_weight", &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, x));
+    MEDCL_CL(medcl_arg_tensor(k, &i, dy));
+    MEDCL_CL(medcl_arg_tensor(k, &i, direct ? dw : part));
+    MEDCL_TRY(set_geom_args(k, &i, g));
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->dil[a]);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->k[a]);
+    ARGI(k, i, g->groups);
+    ARGI(k, i, chunk);
+    ARGU(k, i, mS);
+    ARGU(k, i, sS);
+    ARGU(k, i, mHW);
+    ARGU(k, i, sHW);
+    ARGU(k, i, mW);
+    ARGU(k, i, sW);
+    ARGI(k, i, direct);
+    size_t gl[3] = {round_up((size_t)Ncol, (size_t)pl.tn) / pl.tn * pl.wgs,
+                    round_up((size_t)Cog, (size_t)pl.tm) / pl.tm, (size_t)g->groups * (size_t)chunks};
+    size_t lo[3] = {(size_t)pl.wgs, 1, 1};
+    MEDCL_TRY(medcl_launch(ctx, k, 3, gl, lo, NULL));
+    if (!direct) {
+        cl_kernel kr;
+        MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bwd_weight_reduce", &kr));
+        i = 0;
+        MEDCL_CL(medcl_arg_tensor(kr, &i, part));
+        MEDCL_CL(medcl_arg_tensor(kr, &i, dw));
+        ARGI(kr, i, total);
+        ARGI(kr, i, chunks);
+        MEDCL_TRY(medcl_launch_1d(ctx, kr, (size_t)total));
+    }
+cleanup:
+    /* back to the pool; the in-order queue makes reuse safe */
+    medcl_tensor_destroy(part);
+    return st;
+}
+
+/* ---- public ops: convolution ---- */
+
+medcl_status medcl_conv_forward(const medcl_tensor *x, const medcl_tensor *w, const medcl_tensor *b,
+                                medcl_tensor *y, const medcl_conv_params *p) {
+    const char *op = "conv_forward";
+    medcl_status st = MEDCL_OK;
+    conv_geom g;
+    MEDCL_TRY(geom_make(op, p, "x", x, "y", y, w, false, &g));
+    MEDCL_TRY(check_bias(op, "b", b, g.Cout, x->ctx));
+    MEDCL_TRY(run_fwd(op, &g, x, w, b, y, (int)p->activation, p->slope));
+cleanup:
+    return st;
+}
+
+medcl_status medcl_conv_backward_data(const medcl_tensor *dy, const medcl_tensor *w, medcl_tensor *dx,
+                                      const medcl_conv_params *p) {
+    const char *op = "conv_backward_data";
+    medcl_status st = MEDCL_OK;
+    conv_geom g;
+    MEDCL_TRY(geom_make(op, p, "dx", dx, "dy", dy, w, false, &g));
+    MEDCL_TRY(run_bwd_data(op, &g, dy, w, NULL, dx, MEDCL_ACT_NONE, 0.0f));
+cleanup:
+    return st;
+}
+
+medcl_status medcl_conv_backward_weight(const medcl_tensor *x, const medcl_tensor *dy, medcl_tensor *dw,
+                                        medcl_tensor *db, const medcl_conv_params *p) {
+    const char *op = "conv_backward_weight";
+    medcl_status st = MEDCL_OK;
+    conv_geom g;
+    MEDCL_TRY(geom_make(op, p, "x", x, "dy", dy, dw, false, &g));
+    MEDCL_TRY(check_bias(op, "db", db, g.Cout, x->ctx));
+    MEDCL_TRY(run_bwd_weight(op, &g, x, dy, dw, db));
+cleanup:
+    return st;
+}
+
+/* ---- public ops: transposed convolution (the convolution with x and y exchanged) ---- */
+
+medcl_status medcl_conv_transpose_forward(const medcl_tensor *x, const medcl_tensor *w,
+                                          const medcl_tensor *b, medcl_tensor *y,
+                                          const medcl_conv_params *p) {
+    const char *op = "conv_transpose_forward";
+    medcl_status st = MEDCL_OK;
+    conv_geom g;
+    MEDCL_TRY(geom_make(op, p, "y", y, "x", x, w, true, &g));
+    MEDCL_TRY(check_bias(op, "b", b, g.Cin, x->ctx));
+    MEDCL_TRY(run_bwd_data(op, &g, x, w, b, y, (int)p->activation, p->slope));
+cleanup:
+    return st;
+}
+
+medcl_status medcl_conv_transpose_backward_data(const medcl_tensor *dy, const medcl_tensor *w,
+                                                medcl_tensor *dx, const medcl_conv_params *p) {
+    const char *op = "conv_transpose_backward_data";
+    medcl_status st = MEDCL_OK;
+    conv_geom g;
+    MEDCL_TRY(geom_make(op, p, "dy", dy, "dx", dx, w, true, &g));
+    MEDCL_TRY(run_fwd(op, &g, dy, w, NULL, dx, MEDCL_ACT_NONE, 0.0f));
+cleanup:
+    return st;
+}
+
+medcl_status medcl_conv_transpose_backward_weight(const medcl_tensor *x, const medcl_tensor *dy,
+                                                  medcl_tensor *dw, medcl_tensor *db,
+                                                  const medcl_conv_params *p) {
+    const char *op = "conv_transpose_backward_weight";
+    medcl_status st = MEDCL_OK;
+    conv_geom g;
+    MEDCL_TRY(geom_make(op, p, "dy", dy, "x", x, dw, true, &g));
+    MEDCL_TRY(check_bias(op, "db", db, g.Cin, x->ctx));
+    /* conv weight gradient with the conv's input = dy (large) and its output gradient = x;
+     * the bias gradient is over the transposed op's output channels (the conv's Cin) */
+    MEDCL_TRY(run_bwd_weight(op, &g, dy, x, dw, NULL));
+    if (db) {
+        conv_geom gb = g;
+        gb.Cout = g.Cin;
+        gb.Do = g.Di;
+        gb.Ho = g.Hi;
+        gb.Wo = g.Wi;
+        conv_plan pl;
+        MEDCL_TRY(plan_get(x->ctx, 0, &pl));
+        cl_kernel kb;
+        MEDCL_TRY(medcl_kernel_get(x->ctx, PROG, pl.defines, "conv_bias_grad", &kb));
+        cl_uint i = 0;
+        MEDCL_CL(medcl_arg_tensor(kb, &i, dy));
+        MEDCL_CL(medcl_arg_tensor(kb, &i, db));
+        ARGI(kb, i, gb.N);
+        ARGI(kb, i, gb.Cout);
+        ARGI(kb, i, gb.Do * gb.Ho * gb.Wo);
+        size_t gl = (size_t)gb.Cout * pl.bwg, lo = (size_t)pl.bwg;
+        MEDCL_TRY(medcl_launch(x->ctx, kb, 1, &gl, &lo, NULL));
+    }
+cleanup:
+    return st;
+}
+
+medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
+    conv_plan wide, narrow;
+    medcl_status st = plan_get(ctx, 0, &wide);
+    if (st == MEDCL_OK) st = plan_get(ctx, 1, &narrow);
+    if (st == MEDCL_OK) st = add(acc, PROG, wide.defines);
+    if (st == MEDCL_OK) st = add(acc, PROG, narrow.defines);
+    return st;
+}
