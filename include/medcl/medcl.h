@@ -11,5 +11,7 @@
 #include "medcl/sample_data.h"
 #include "medcl/augment.h"
 #include "medcl/eval_variants.h"
+#include "medcl/infer.h"
+#include "medcl/report.h"
 
 #endif

@@ -71,6 +71,16 @@ medcl_status medcl_file_write_atomic(const char *path, const void *data, size_t 
         p += w;
         left -= (size_t)w;
     }
+    /* mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask) */
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) {
+        int e = errno;
+        close(fd);
+        fd = -1;
+        unlink(tmp);
+        MEDCL_FAIL(MEDCL_ERR_IO, "%s: chmod of the temporary file failed: %s", path, strerror(e));
+    }
     if (fsync(fd) != 0 || close(fd) != 0) {
         int e = errno;
         fd = -1;
