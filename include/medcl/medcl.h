@@ -6,6 +6,8 @@
 #include "medcl/runtime.h"
 #include "medcl/tensor.h"
 #include "medcl/ops.h"
+#include "medcl/graph.h"
+#include "medcl/nn.h"
 #include "medcl/data_io.h"
 #include "medcl/metrics.h"
 #include "medcl/sample_data.h"
