@@ -9,6 +9,7 @@
 #include "medcl/graph.h"
 #include "medcl/nn.h"
 #include "medcl/data_io.h"
+#include "medcl/data.h"
 #include "medcl/metrics.h"
 #include "medcl/sample_data.h"
 #include "medcl/augment.h"

@@ -12,12 +12,14 @@
 medcl_status medcl_augment_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_infer_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_optim_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_preprocess_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 /* Families above ops; each has the medcl_variants_fn signature. */
 static const medcl_variants_fn upper[] = {
     medcl_augment_variants,
     medcl_infer_variants,
     medcl_optim_variants,
+    medcl_preprocess_variants,
 };
 
 typedef struct {
