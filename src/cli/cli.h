@@ -27,5 +27,7 @@ void cli_json_str(FILE *f, const char *s);
 int cli_devices(int argc, char **argv);
 int cli_kernels(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_predict(int argc, char **argv);
 
 #endif

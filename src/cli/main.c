@@ -10,6 +10,8 @@ static void usage(FILE *f) {
             "commands:\n"
             "  devices            list OpenCL devices and their capabilities (--json)\n"
             "  kernels build      compile every kernel variant for a device into a bundle\n"
+            "  train              train a model from a config file (medcl train CONFIG.json)\n"
+            "  predict            segment images with a trained checkpoint\n"
             "  demo               run the demo on the built-in default data\n"
             "\n"
             "Run `medcl <command> --help` for a command's options.\n"
@@ -65,6 +67,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "devices")) return cli_devices(argc - 1, argv + 1);
     if (!strcmp(cmd, "kernels")) return cli_kernels(argc - 1, argv + 1);
     if (!strcmp(cmd, "demo")) return cli_demo(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict")) return cli_predict(argc - 1, argv + 1);
     fprintf(stderr, "medcl: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;
