@@ -8,6 +8,8 @@
 #include "medcl/ops.h"
 #include "medcl/graph.h"
 #include "medcl/nn.h"
+#include "medcl/continual.h"
+#include "medcl/transfer.h"
 #include "medcl/data_io.h"
 #include "medcl/data.h"
 #include "medcl/metrics.h"

@@ -13,6 +13,7 @@ medcl_status medcl_augment_variants(medcl_context *ctx, medcl_variant_add_fn add
 medcl_status medcl_infer_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_optim_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_preprocess_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_continual_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 /* Families above ops; each has the medcl_variants_fn signature. */
 static const medcl_variants_fn upper[] = {
@@ -20,6 +21,7 @@ static const medcl_variants_fn upper[] = {
     medcl_infer_variants,
     medcl_optim_variants,
     medcl_preprocess_variants,
+    medcl_continual_variants,
 };
 
 typedef struct {
