@@ -29,5 +29,9 @@ int cli_kernels(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_predict(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+/* `medcl demo --study NAME ...`: the generalization study (cli_study.c) */
+int cli_study(int argc, char **argv);
 
 #endif
