@@ -771,7 +771,7 @@ medcl_status medcl_dice_ce_loss_forward(const medcl_tensor *logits, const medcl_
     loss_in in;
     xent_cfg xc;
     region_cfg rc;
-    float wce, wdc;
+    float wce = 0.0f, wdc = 0.0f;
     medcl_status st = dice_ce_setup("dice_ce_loss_forward", logits, target, p, &in, &xc, &rc, &wce, &wdc);
     if (st == MEDCL_OK) st = check_scalar(&in, "loss", loss);
     if (st != MEDCL_OK) return st;
@@ -786,7 +786,7 @@ medcl_status medcl_dice_ce_loss_backward(const medcl_tensor *logits, const medcl
     loss_in in;
     xent_cfg xc;
     region_cfg rc;
-    float wce, wdc;
+    float wce = 0.0f, wdc = 0.0f;
     medcl_status st = dice_ce_setup("dice_ce_loss_backward", logits, target, p, &in, &xc, &rc, &wce, &wdc);
     if (st == MEDCL_OK) st = check_grad_out(&in, dloss, dlogits);
     if (st != MEDCL_OK) return st;
