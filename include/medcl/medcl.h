@@ -18,5 +18,6 @@
 #include "medcl/eval_variants.h"
 #include "medcl/infer.h"
 #include "medcl/report.h"
+#include "medcl/protocol.h"
 
 #endif
