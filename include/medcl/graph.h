@@ -133,6 +133,46 @@ MEDCL_API medcl_node medcl_graph_dice_loss(medcl_graph *g, medcl_node logits, me
 MEDCL_API medcl_node medcl_graph_dice_ce_loss(medcl_graph *g, medcl_node logits, medcl_node target,
                                               const medcl_dice_ce_loss_params *p);
 
+/* ---- more network ops (src/graph/kinds_extra.c) ---- */
+/* PReLU: y = x > 0 ? x : w[c] * x; w is a parameter (C) or (1) (torch.nn.PReLU). */
+MEDCL_API medcl_node medcl_graph_prelu(medcl_graph *g, medcl_node x, medcl_node w);
+/* Inverted dropout (medcl/ops_act.h). It drops only while the graph is in training mode
+ * (medcl_graph_set_training) and p->training is true; otherwise it is the identity. Its mask
+ * comes from Philox with seed p->seed, stream p->stream + k (k: this node's position among the
+ * graph's dropout nodes, so layers never share a mask) and step = the graph's RNG step
+ * (medcl_graph_rng_step), which every training-mode forward advances by one; p->step is
+ * ignored. The backward redraws the mask of the node's last forward. */
+MEDCL_API medcl_node medcl_graph_dropout(medcl_graph *g, medcl_node x, const medcl_dropout_params *p);
+/* y = x[:, start : start + count] (channels, axis 1). */
+MEDCL_API medcl_node medcl_graph_slice(medcl_graph *g, medcl_node x, int64_t start, int64_t count);
+/* More losses (medcl/ops_loss.h), one-element results like the ones above. MSE takes any f32
+ * prediction of rank 1..5 and an f32 target of its shape (or i32 labels, one-hot). Class
+ * weights and pos_weight tensors in the parameter structs are the caller's and must outlive
+ * the graph. */
+MEDCL_API medcl_node medcl_graph_focal_loss(medcl_graph *g, medcl_node logits, medcl_node target,
+                                            const medcl_focal_loss_params *p);
+MEDCL_API medcl_node medcl_graph_bce_loss(medcl_graph *g, medcl_node logits, medcl_node target,
+                                          const medcl_bce_loss_params *p);
+MEDCL_API medcl_node medcl_graph_mse_loss(medcl_graph *g, medcl_node x, medcl_node target,
+                                          const medcl_mse_loss_params *p);
+MEDCL_API medcl_node medcl_graph_tversky_loss(medcl_graph *g, medcl_node logits, medcl_node target,
+                                              const medcl_tversky_loss_params *p);
+
+/* Nearest down-sampling by integer factors, for label maps (deep-supervision targets): any
+ * dtype (i32 labels, f32 maps), rank 4 (N, C, H, W) or 5 (N, C, D, H, W); each down-sampled
+ * extent must be divisible by its factor. Output index o of an axis with factor f reads input
+ * f * o + f / 2 when exact (PyTorch interpolate mode 'nearest-exact', which nnU-Net v2's
+ * DownsampleSegForDSTransform uses), f * o when not (mode 'nearest'). A byte copy on the
+ * device (no kernel, no rounding); no gradient flows through it. */
+typedef struct medcl_downsample_params {
+    size_t size;    /* sizeof(medcl_downsample_params) */
+    int factor[3];  /* (D, H, W); 2D uses H and W; >= 1 */
+    bool exact;     /* true: 'nearest-exact' (default); false: 'nearest' */
+} medcl_downsample_params;
+#define MEDCL_DOWNSAMPLE_PARAMS_INIT {sizeof(medcl_downsample_params), {2, 2, 2}, true}
+MEDCL_API medcl_node medcl_graph_downsample_nearest(medcl_graph *g, medcl_node x,
+                                                    const medcl_downsample_params *p);
+
 /* ---- naming and roles ---- */
 /* Renames a node (for messages and medcl_graph_find); returns the node for chaining. */
 MEDCL_API medcl_node medcl_graph_named(medcl_graph *g, medcl_node n, const char *name);
@@ -197,6 +237,19 @@ MEDCL_API medcl_status medcl_graph_zero_grad(medcl_graph *g);
  * parameter gradients (micro-batch accumulation: call forward/backward k times with scale
  * 1/k between zero_grad and the optimizer step). */
 MEDCL_API medcl_status medcl_graph_backward(medcl_graph *g, float loss_scale);
+
+/* ---- training and evaluation mode (after compile) ----
+ * Dropout and batch norm behave per mode: training mode drops and uses (and updates) batch
+ * statistics; evaluation mode is the identity for dropout and uses the running statistics.
+ * A graph starts in the mode it was compiled for (options.training); switching never
+ * recompiles or re-plans. Backward works in both modes (evaluation-mode batch norm treats its
+ * statistics as constants), so a training graph can give input gradients of the eval model. */
+MEDCL_API medcl_status medcl_graph_set_training(medcl_graph *g, bool training);
+MEDCL_API bool medcl_graph_is_training(const medcl_graph *g);
+/* The step number that per-step random ops (dropout) draw with; each training-mode forward
+ * advances it by one. Save it with a checkpoint and set it again on resume. */
+MEDCL_API medcl_status medcl_graph_set_rng_step(medcl_graph *g, uint64_t step);
+MEDCL_API uint64_t medcl_graph_rng_step(const medcl_graph *g);
 
 /* Node kinds bound so far, for messages and tests: "conv", "add", ... */
 MEDCL_API const char *medcl_graph_node_kind(const medcl_graph *g, medcl_node n);

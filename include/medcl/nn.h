@@ -223,6 +223,12 @@ MEDCL_API medcl_status medcl_unet_build(medcl_graph *g, const medcl_unet_config 
  * i32). Heads with weight 0 are left out. */
 MEDCL_API medcl_node medcl_unet_loss(medcl_graph *g, const medcl_unet *u, const medcl_node *targets,
                                      const medcl_dice_ce_loss_params *dc);
+/* The same from ONE full-resolution target (i32 labels (N, 1, ...) or f32 soft targets): the
+ * target of head i > 0 is its nearest down-sampling by 2^i per spatial axis
+ * (medcl_graph_downsample_nearest, 'nearest-exact' as nnU-Net v2), computed on the device in
+ * every forward; heads with weight 0 get none. */
+MEDCL_API medcl_node medcl_unet_loss_target(medcl_graph *g, const medcl_unet *u, medcl_node target,
+                                            const medcl_dice_ce_loss_params *dc);
 /* The configuration as JSON (for checkpoints); malloc'd. */
 MEDCL_API medcl_status medcl_unet_config_json(const medcl_unet_config *c, char **out);
 

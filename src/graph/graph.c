@@ -1,5 +1,5 @@
 /* src/graph/graph.c — graph building: nodes, leaves (inputs, parameters, buffers), names,
- * roles, the sticky error, and accessors. Leaves out: node kinds (kinds_*.c), compile and
+ * roles, the sticky error, accessors, and the training/evaluation mode and RNG step. Leaves out: node kinds (kinds_*.c), compile and
  * memory plan (plan.c), execution (exec.c). */
 #include "graph_internal.h"
 
@@ -117,6 +117,15 @@ int graph_add_node(medcl_graph *g, const graph_kind *kind, const int *inputs, in
                    GRAPH_MAX_INPUTS);
         graph_error(g, NULL, MEDCL_ERR_INVALID_ARG);
         return -1;
+    }
+    /* add and mul of operands whose shapes differ but broadcast become the broadcasting
+     * kinds (graph.h promises NumPy broadcasting); shapes that do not broadcast stay with the
+     * same-shape kind, whose shape check reports both operands */
+    if ((kind == &graph_kind_add || kind == &graph_kind_mul) && ninputs == 2) {
+        int bnd;
+        int64_t bshape[MEDCL_MAX_DIMS];
+        if (graph_broadcast_shape(&g->nodes[inputs[0]], &g->nodes[inputs[1]], &bnd, bshape))
+            kind = kind == &graph_kind_add ? &graph_kind_broadcast_add : &graph_kind_broadcast_mul;
     }
     int id = new_node(g, kind->name);
     if (id < 0) return -1;
@@ -360,4 +369,33 @@ medcl_status medcl_graph_memory_report(const medcl_graph *g, medcl_graph_memory 
     if (!g->compiled) return medcl_fail(MEDCL_ERR_STATE, "medcl_graph_memory_report: graph not compiled");
     *out = g->mem;
     return MEDCL_OK;
+}
+
+/* ---- training / evaluation mode and the RNG step of per-step random ops ---- */
+medcl_status medcl_graph_set_training(medcl_graph *g, bool training) {
+    if (!g) return medcl_fail(MEDCL_ERR_INVALID_ARG, "medcl_graph_set_training: graph is NULL");
+    medcl_status st = medcl_graph_status(g);
+    if (st != MEDCL_OK) return st;
+    if (!g->compiled)
+        return medcl_fail(MEDCL_ERR_STATE, "medcl_graph_set_training: the graph is not compiled "
+                          "(compile first; until then the mode follows the compile options)");
+    g->mode = training ? 1 : 2;
+    return MEDCL_OK;
+}
+
+bool medcl_graph_is_training(const medcl_graph *g) { return g && g->compiled && graph_train_mode(g); }
+
+medcl_status medcl_graph_set_rng_step(medcl_graph *g, uint64_t step) {
+    if (!g) return medcl_fail(MEDCL_ERR_INVALID_ARG, "medcl_graph_set_rng_step: graph is NULL");
+    g->rng_step = step;
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i].kind == &graph_kind_dropout) g->nodes[i].rng_next = step;
+    return MEDCL_OK;
+}
+
+uint64_t medcl_graph_rng_step(const medcl_graph *g) {
+    if (!g) return 0;
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i].kind == &graph_kind_dropout) return g->nodes[i].rng_next;
+    return g->rng_step;
 }

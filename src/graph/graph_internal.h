@@ -65,6 +65,11 @@ struct gnode {
     medcl_tensor *aux[GRAPH_MAX_AUX];
     medcl_tensor **edge_tmp;  /* per input slot: temporary gradient, or NULL (direct) */
     int param_index;          /* params and buffers: position in creation order */
+
+    /* run-time state of the mode-dependent kinds (kinds_extra.c, kinds_net.c) */
+    bool fwd_training;        /* the mode its last forward ran in (dropout, batch norm) */
+    uint32_t fwd_step;        /* dropout: the step its last forward drew its mask with */
+    uint64_t rng_next;        /* dropout: the step of its next training-mode forward */
 };
 
 struct medcl_graph {
@@ -83,7 +88,14 @@ struct medcl_graph {
     medcl_tensor **views;     /* every planned tensor (freed with the graph) */
     int nviews, cap_views;
     medcl_graph_memory mem;
+    int mode;                 /* 0: as compiled (training or not), 1: train, 2: evaluation */
+    uint64_t rng_step;        /* medcl_graph_set_rng_step (dropout nodes keep their own copy) */
 };
+
+/* Whether mode-dependent kinds (dropout, batch norm) run in training mode now. */
+static inline bool graph_train_mode(const medcl_graph *g) {
+    return g->mode == 0 ? g->training : g->mode == 1;
+}
 
 /* Records the first error on the graph: message "node NAME (kind): <last error>". */
 medcl_status graph_error(medcl_graph *g, const gnode *n, medcl_status s);
@@ -102,6 +114,11 @@ const char *graph_shape_str(int ndim, const int64_t *shape, char *buf, size_t ca
 /* Kinds defined in kinds_*.c */
 extern const graph_kind graph_kind_add, graph_kind_mul, graph_kind_scale, graph_kind_sum,
     graph_kind_mean, graph_kind_reshape;
+/* kinds_extra.c: NumPy-broadcasting add and mul (medcl_graph_add / medcl_graph_mul switch to
+ * them when the operands' shapes differ but broadcast), and the dropout kind. */
+extern const graph_kind graph_kind_broadcast_add, graph_kind_broadcast_mul, graph_kind_dropout;
+/* True when shapes a and b broadcast (NumPy rules) and differ; out receives the result. */
+bool graph_broadcast_shape(const gnode *a, const gnode *b, int *ndim, int64_t *out);
 
 /* Variant functions of the op families the kinds use. */
 medcl_status medcl_elementwise_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);

@@ -3,8 +3,9 @@
  * up-sampling, concat, linear, softmax, and the losses (CE, Dice, Dice+CE). Each kind is
  * shape inference + forward + backward calling the op's public API; weights, biases and
  * affine parameters sit in accumulating slots (the ops do +=). Leaves out: fused conv
- * epilogues (activations are their own nodes: the backward needs the pre-activation), PReLU,
- * dropout, focal/BCE/MSE/Tversky losses (bind the same way when needed). */
+ * epilogues (activations are their own nodes: the backward needs the pre-activation); PReLU,
+ * dropout, slice, broadcasting and the focal/BCE/MSE/Tversky losses are in kinds_extra.c.
+ * Batch norm follows the graph's mode (medcl_graph_set_training). */
 #include "graph_internal.h"
 #include "medcl/ops_act.h"
 #include "medcl/ops_conv.h"
@@ -132,11 +133,25 @@ static medcl_status act_forward(medcl_graph *g, gnode *n) {
 static medcl_status act_backward(medcl_graph *g, gnode *n, const medcl_tensor *dy, medcl_tensor **dx) {
     return dx[0] ? medcl_activation_backward(n->params, IN(0), dy, dx[0]) : MEDCL_OK;
 }
+/* ReLU, LeakyReLU with slope >= 0 and the identity: x > 0 exactly when y > 0, so the
+ * backward reads the output instead of the input, bit for bit the same gradient (PyTorch's
+ * in-place activations do this). The input can then die right after the forward: with
+ * conv → norm → act blocks the norm's output is not kept for the backward. */
+static medcl_status act_backward_out(medcl_graph *g, gnode *n, const medcl_tensor *dy, medcl_tensor **dx) {
+    (void)g;
+    return dx[0] ? medcl_activation_backward(n->params, n->value, dy, dx[0]) : MEDCL_OK;
+}
 static const graph_kind kind_act = {"activation", 1u, false, 0, 0, act_infer, act_forward,
                                     act_backward, medcl_activation_variants};
+static const graph_kind kind_act_out = {"activation", 0, true, 0, 0, act_infer, act_forward,
+                                        act_backward_out, medcl_activation_variants};
 medcl_node medcl_graph_activation(medcl_graph *g, medcl_node x, const medcl_activation_params *p) {
     medcl_activation_params def = MEDCL_ACTIVATION_PARAMS_INIT;
-    return (medcl_node){graph_add_node(g, &kind_act, &x.id, 1, p ? p : &def, sizeof def)};
+    if (!p) p = &def;
+    bool from_out = p->size >= sizeof def &&
+                    (p->act == MEDCL_ACT_RELU || p->act == MEDCL_ACT_NONE ||
+                     (p->act == MEDCL_ACT_LEAKY_RELU && p->slope >= 0.0f));
+    return (medcl_node){graph_add_node(g, from_out ? &kind_act_out : &kind_act, &x.id, 1, p, sizeof def)};
 }
 
 /* ================================ softmax ================================ */
@@ -206,13 +221,19 @@ static medcl_status norm_forward(medcl_graph *g, gnode *n) {
         rm = IN(k);
         rv = IN(k + 1);
     }
-    return medcl_norm_forward(p, IN(0), ga, be, n->value, n->aux[0], n->aux[1], rm, rv);
+    /* batch norm: batch statistics only in training mode (medcl_graph_set_training) */
+    n->fwd_training = graph_train_mode(g);
+    medcl_norm_params q = *p;
+    q.training = p->training && n->fwd_training;
+    return medcl_norm_forward(&q, IN(0), ga, be, n->value, n->aux[0], n->aux[1], rm, rv);
 }
 static medcl_status norm_backward(medcl_graph *g, gnode *n, const medcl_tensor *dy, medcl_tensor **dx) {
     const medcl_norm_params *p = n->params;
     medcl_tensor *dg = p->affine ? dx[1] : NULL, *db = p->affine ? dx[2] : NULL;
     if (!dx[0] && !dg && !db) return MEDCL_OK;
-    return medcl_norm_backward(p, IN(0), p->affine ? IN(1) : NULL, n->aux[0], n->aux[1], dy, dx[0], dg, db);
+    medcl_norm_params q = *p;
+    q.training = p->training && n->fwd_training; /* the mode of its forward */
+    return medcl_norm_backward(&q, IN(0), p->affine ? IN(1) : NULL, n->aux[0], n->aux[1], dy, dx[0], dg, db);
 }
 static const graph_kind kind_norm = {"norm", 1u, false, 6u, 24u, norm_infer, norm_forward,
                                      norm_backward, medcl_norm_variants};

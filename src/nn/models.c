@@ -198,6 +198,31 @@ medcl_node medcl_unet_loss(medcl_graph *g, const medcl_unet *u, const medcl_node
     return total;
 }
 
+medcl_node medcl_unet_loss_target(medcl_graph *g, const medcl_unet *u, medcl_node target,
+                                  const medcl_dice_ce_loss_params *dc) {
+    if (!g || g->status != MEDCL_OK) return MEDCL_NODE_NONE;
+    if (!u || u->nheads < 1 || u->nheads > MEDCL_UNET_MAX_LEVELS) {
+        medcl_fail(MEDCL_ERR_INVALID_ARG, "unet loss: the U-Net is %s", u ? "not built" : "NULL");
+        graph_error(g, NULL, MEDCL_ERR_INVALID_ARG);
+        return MEDCL_NODE_NONE;
+    }
+    medcl_node targets[MEDCL_UNET_MAX_LEVELS];
+    int nd = 0;
+    int64_t ts[MEDCL_MAX_DIMS];
+    if (medcl_graph_node_shape(g, target, &nd, ts) != MEDCL_OK) return MEDCL_NODE_NONE;
+    targets[0] = target;
+    for (int i = 1; i < u->nheads; i++) {
+        targets[i] = MEDCL_NODE_NONE;
+        if (u->head_weights[i] == 0.0) continue; /* left out of the loss: no target needed */
+        medcl_downsample_params p = MEDCL_DOWNSAMPLE_PARAMS_INIT;
+        for (int a = 0; a < 3; a++) p.factor[a] = 1 << i;
+        char nm[GRAPH_NAME];
+        snprintf(nm, sizeof nm, "%s.ds%d", medcl_graph_node_name(g, target), i);
+        targets[i] = medcl_graph_named(g, medcl_graph_downsample_nearest(g, target, &p), nm);
+    }
+    return medcl_unet_loss(g, u, targets, dc);
+}
+
 medcl_status medcl_unet_config_json(const medcl_unet_config *c, char **out) {
     if (!out) return medcl_fail(MEDCL_ERR_INVALID_ARG, "unet config json: out is NULL");
     *out = NULL;
