@@ -1,18 +1,29 @@
 // cl/conv.cl — convolution as tiled implicit GEMM (2D as D = 1), f32, NCDHW.
 //   conv_fwd        y[co, (n,o)]  = act(sum_k w[co, k] * im2col(x)[k, (n,o)] + b[co])
 //                   M = Cout/g, N = N*outputs, K = Cin/g * kernel volume
-//   conv_bwd_data   dx[ci, (n,i)] = sum_k w^T[ci, k] * gather(dy)[k, (n,i)]
-//                   K = Cout/g * kernel volume; gathers, for each input, the outputs that
-//                   touch it (works for any stride; with stride > 1 some taps are zero)
+//   conv_bwd_data   dx[ci, (n,i)] = sum_k w^T[ci, k] * gather(dy)[k, (n,i)], split by stride
+//                   phase: the inputs i with i mod stride = r (per axis) receive only the taps
+//                   kk with kk*dilation = r + pad (mod stride), so each phase is a dense GEMM
+//                   over its own taps (M = Cin/g, N = N*inputs of the phase, K = Cout/g *
+//                   taps of the phase); the phase is a grid dimension of one launch
 //   conv_bwd_weight partial[c][co, k] = sum_{(n,o) in chunk c} dy[co, (n,o)] * im2col(x)[k, (n,o)]
 //                   then conv_bwd_weight_reduce adds the chunks in fixed order into dw (+=)
 //   conv_bias_grad  db[c] += sum over N and space (one work-group per channel, fixed tree)
 //   conv_bias_act   y = act(y + b) in place (epilogue for the CLBlast 1x1 path)
-//   conv_ktable     per-k offsets of the gathers (k = (channel, kd, kh, kw)), so the inner
-//                   loops need no integer division
+//   conv_ktable / conv_ktable_phase: per-k offsets of the gathers (k = (channel, kd, kh, kw)),
+//                   so the inner loops need no integer division
 // Each work-group computes a TM x TN tile with (TM/WPTM)*(TN/WPTN) work-items, each WPTM x WPTN
-// outputs (register blocking), through TK-deep tiles of A and B in local memory. Tile sizes come
-// from the host's per-device table (src/ops/conv_tuning.c); shapes are runtime arguments.
+// outputs (register blocking), through TK-deep tiles of A and B in local memory. Tile sizes and
+// the two code shapes below come from the host's per-device table (src/ops/conv_tuning.c);
+// shapes are runtime arguments.
+//   VEC = 1 (CPU): a work-item's WPTN outputs of a row are adjacent and held as one floatWPTN
+//           (PoCL does not vectorize across work-items around inner loops; explicit vectors
+//           are what it turns into SIMD FMAs).
+//   VEC = 0 (GPU): a work-item's columns are strided by TN/WPTN and held in scalar registers,
+//           so a warp's local-memory reads hit consecutive banks (the classic 128x128 SGEMM).
+//   DBUF = 1: the next tile's global loads go to registers before the current tile's FMAs and
+//           into the other half of a double-buffered local tile after them (one barrier per
+//           tile, global latency hidden behind compute); DBUF = 0: load, barrier, compute.
 // No atomics: every output is written by one work-item, reductions run in fixed order.
 // Offsets inside a tensor are int: the host rejects tensors above 2^31 - 1 elements.
 #pragma OPENCL FP_CONTRACT OFF
@@ -38,13 +49,29 @@
 #ifndef BWG
 #define BWG 64
 #endif
+#ifndef VEC
+#define VEC 1
+#endif
+#ifndef DBUF
+#define DBUF 0
+#endif
 
 #define RTSM (TM / WPTM)
 #define RTSN (TN / WPTN)
 #define WGS (RTSM * RTSN)
+#define NA (TM * TK / WGS) // A-tile elements each work-item loads
+#define NB (TK * TN / WGS) // B-tile elements each work-item loads
+#if DBUF
+#define NBUF 2
+#else
+#define NBUF 1
+#endif
 
 #if (WGS % TK) != 0 || (WGS % TN) != 0 || ((TM * TK) % WGS) != 0 || ((TK * TN) % WGS) != 0
 #error "conv.cl: tile sizes must satisfy WGS % TK == 0, WGS % TN == 0, TM*TK and TK*TN multiples of WGS"
+#endif
+#if VEC && WPTN != 1 && WPTN != 2 && WPTN != 4 && WPTN != 8 && WPTN != 16
+#error "conv.cl: VEC = 1 needs WPTN in {1, 2, 4, 8, 16}"
 #endif
 
 #define ACT_NONE 0
@@ -68,11 +95,10 @@ inline float act_apply(float v, int act, float slope) {
 // floor(n / d) for 0 <= n < 2^31 as (n * m) >> s, with m, s from the host (Granlund–Montgomery)
 inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m) >> s); }
 
-// Each work-item owns rows tm + wm*RTSM (wm < WPTM) and the WPTN adjacent columns
-// tn*WPTN + [0, WPTN), held as one floatWPTN vector per row: explicit vectors are what a CPU
-// driver turns into SIMD FMAs (PoCL does not vectorize across work-items around inner loops).
+// ---- register blocking: a work-item owns rows tm + wm*RTSM (wm < WPTM) and columns COLW(wn) ----
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
+#if VEC
 #if WPTN == 1
 #define VT float
 #define VLD(p) (*(p))
@@ -82,25 +108,67 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
 #define VLD(p) CAT(vload, WPTN)(0, p)
 #define VST(v, p) CAT(vstore, WPTN)(v, 0, p)
 #endif
-
-// acc += As^T * Bs over one TK-deep tile
-#define COMPUTE_TILE()                                                                     \
-    for (int kk = 0; kk < TK; kk++) {                                                      \
-        VT b_ = VLD(&Bs[kk][tn * WPTN]);                                                   \
-        for (int wm = 0; wm < WPTM; wm++) acc[wm] = mad((VT)(As[kk][tm + wm * RTSM]), b_, acc[wm]); \
-    }
-
 #define ZERO_ACC()                                                                         \
     VT acc[WPTM];                                                                          \
     for (int wm = 0; wm < WPTM; wm++) acc[wm] = (VT)(0.0f);
+// acc += As^T * Bs over one TK-deep tile (buffer bf)
+#define COMPUTE_TILE(bf)                                                                   \
+    for (int kk = 0; kk < TK; kk++) {                                                      \
+        VT b_ = VLD(&Bs[bf][kk][tn * WPTN]);                                               \
+        for (int wm = 0; wm < WPTM; wm++) acc[wm] = mad((VT)(As[bf][kk][tm + wm * RTSM]), b_, acc[wm]); \
+    }
+#define COLW(wn) (tn * WPTN + (wn))
+#define ACC_ROW(wm, o_) VST(acc[wm], o_)
+#else
+#define ZERO_ACC()                                                                         \
+    float acc[WPTM][WPTN];                                                                 \
+    for (int wm = 0; wm < WPTM; wm++)                                                      \
+        for (int wn = 0; wn < WPTN; wn++) acc[wm][wn] = 0.0f;
+#define COMPUTE_TILE(bf)                                                                   \
+    for (int kk = 0; kk < TK; kk++) {                                                      \
+        float a_[WPTM], b_[WPTN];                                                          \
+        for (int wm = 0; wm < WPTM; wm++) a_[wm] = As[bf][kk][tm + wm * RTSM];             \
+        for (int wn = 0; wn < WPTN; wn++) b_[wn] = Bs[bf][kk][tn + wn * RTSN];             \
+        for (int wm = 0; wm < WPTM; wm++)                                                  \
+            for (int wn = 0; wn < WPTN; wn++) acc[wm][wn] = mad(a_[wm], b_[wn], acc[wm][wn]); \
+    }
+#define COLW(wn) (tn + (wn) * RTSN)
+#define ACC_ROW(wm, o_)                                                                    \
+    for (int wn_ = 0; wn_ < WPTN; wn_++) o_[wn_] = acc[wm][wn_];
+#endif
 
-// Offsets table for the gathers. mode 0 (forward / weight: k = (ci, kd, kh, kw) over x):
-// (kd*dd, kh*dh, kw*dw, ci*plane + kd*dd*HW + kh*dh*W + kw*dw). mode 1 (backward-data:
-// k = (co, kd, kh, kw) over dy): (kd*dd, kh*dh, kw*dw, co*plane) and, after the K int4
-// entries, the weight offset co*wstride + (kd, kh, kw).
+// The K loop shared by the three GEMM kernels. Each kernel defines LOAD_TILE(k0), which puts
+// its NA A-values and NB B-values of the tile starting at k0 into ra[], rb[], and
+// STORE_TILE(bf), which writes them to As[bf], Bs[bf].
+#if DBUF
+#define GEMM_LOOP(lo, hi)                                                                  \
+    if ((lo) < (hi)) {                                                                     \
+        LOAD_TILE(lo);                                                                     \
+        STORE_TILE(0);                                                                     \
+    }                                                                                      \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                          \
+    for (int k0 = (lo), cur = 0; k0 < (hi); k0 += TK, cur ^= 1) {                          \
+        const bool more = k0 + TK < (hi);                                                  \
+        if (more) LOAD_TILE(k0 + TK);                                                      \
+        COMPUTE_TILE(cur);                                                                 \
+        if (more) STORE_TILE(cur ^ 1);                                                     \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+    }
+#else
+#define GEMM_LOOP(lo, hi)                                                                  \
+    for (int k0 = (lo); k0 < (hi); k0 += TK) {                                             \
+        LOAD_TILE(k0);                                                                     \
+        STORE_TILE(0);                                                                     \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+        COMPUTE_TILE(0);                                                                   \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                      \
+    }
+#endif
+
+// Offsets table for the forward / weight gathers (k = (ci, kd, kh, kw) over x):
+// (kd*dd, kh*dh, kw*dw, ci*plane + kd*dd*HW + kh*dh*W + kw*dw).
 kernel void conv_ktable(global int *kt, ulong kt_off, int K, int kvol, int kH, int kW,
-                        int dild, int dilh, int dilw, int plane, int HW, int W, int mode,
-                        int wstride) {
+                        int dild, int dilh, int dilw, int plane, int HW, int W) {
     int k = get_global_id(0);
     if (k >= K) return;
     kt += kt_off;
@@ -109,9 +177,56 @@ kernel void conv_ktable(global int *kt, ulong kt_off, int K, int kvol, int kH, i
     int kd = r / kv, r2 = r - kd * kv;
     int kh = r2 / kW, kw = r2 - kh * kW;
     int dd = kd * dild, dh = kh * dilh, dw = kw * dilw;
-    int off = mode ? c * plane : c * plane + dd * HW + dh * W + dw;
-    vstore4((int4)(dd, dh, dw, off), k, kt);
-    if (mode) kt[4 * K + k] = c * wstride + r;
+    vstore4((int4)(dd, dh, dw, c * plane + dd * HW + dh * W + dw), k, kt);
+}
+
+// Taps of one axis for backward-data phase r (input positions i = r + s*t): the kk in [0, kA)
+// with kk*dil = r + pad (mod s), in increasing order; for those, the output index is
+// o = t + (r + pad - kk*dil) / s (exact division). Returns their count; *kj = the j-th one.
+inline int phase_taps(int r, int pad, int s, int dil, int kA, int j, int *kj) {
+    int want = (r + pad) % s, n = 0;
+    *kj = 0;
+    for (int kk = 0; kk < kA; kk++) {
+        if ((kk * dil) % s != want) continue;
+        if (n == j) *kj = kk;
+        n++;
+    }
+    return n;
+}
+
+// Phase tables for backward-data: for phase ph = (rd*sh + rh)*sw + rw and k < Kmax, k = (co,
+// jd, jh, jw) over the phase's taps: int4 (od, oh, ow offsets, co*So + od*HWo + oh*Wo + ow) at
+// ph*Kmax + k; after the nph*Kmax int4 entries, the weight offsets co*wstride + tap; after
+// those, each phase's K = Cog * its tap count (so conv_bwd_data itself has no tap loops,
+// which made PoCL's code generation 10x slower).
+kernel void conv_ktable_phase(global int *kt, ulong kt_off, int Kmax, int nph, int Cog, int kD, int kH,
+                              int kW, int sd, int sh, int sw, int pd, int ph_, int pw, int dild,
+                              int dilh, int dilw, int So, int HWo, int Wo, int wstride) {
+    int id = get_global_id(0);
+    if (id >= nph * Kmax) return;
+    kt += kt_off;
+    int ph = id / Kmax, k = id - ph * Kmax;
+    int rw = ph % sw, rh = (ph / sw) % sh, rd = ph / (sw * sh);
+    int kd, kh, kw;
+    int nd = phase_taps(rd, pd, sd, dild, kD, 0, &kd);
+    int nh = phase_taps(rh, ph_, sh, dilh, kH, 0, &kh);
+    int nw = phase_taps(rw, pw, sw, dilw, kW, 0, &kw);
+    int ntap = nd * nh * nw;
+    if (k == 0) kt[5 * nph * Kmax + ph] = Cog * ntap;
+    if (k >= Cog * ntap) { // past this phase's K: never read
+        vstore4((int4)(-1 << 28, 0, 0, 0), id, kt); // never in range
+        kt[4 * nph * Kmax + id] = 0;
+        return;
+    }
+    int co = k / ntap, j = k - co * ntap;
+    int jd = j / (nh * nw), j2 = j - jd * nh * nw;
+    int jh = j2 / nw, jw = j2 - jh * nw;
+    phase_taps(rd, pd, sd, dild, kD, jd, &kd);
+    phase_taps(rh, ph_, sh, dilh, kH, jh, &kh);
+    phase_taps(rw, pw, sw, dilw, kW, jw, &kw);
+    int od = (rd + pd - kd * dild) / sd, oh = (rh + ph_ - kh * dilh) / sh, ow = (rw + pw - kw * dilw) / sw;
+    vstore4((int4)(od, oh, ow, co * So + od * HWo + oh * Wo + ow), id, kt);
+    kt[4 * nph * Kmax + id] = co * wstride + (kd * kH + kh) * kW + kw;
 }
 
 kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
@@ -119,12 +234,12 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
               global const float *w, ulong w_off,      // (Cout, Cin/g, kD, kH, kW)
               global const float *bias, ulong b_off,   // (Cout) when has_bias
               global float *y, ulong y_off,            // (N, Cout, Do, Ho, Wo)
-              global const int *kt, ulong kt_off,      // conv_ktable mode 0
+              global const int *kt, ulong kt_off,      // conv_ktable
               int N, int Cin, int Di, int Hi, int Wi, int Cout, int Do, int Ho, int Wo,
               int sd, int sh, int sw, int pd, int ph, int pw, int groups, int K,
               int has_bias, int act, float slope) {
-    local float As[TK][TM + APAD];
-    local float Bs[TK][TN + APAD];
+    local float As[NBUF][TK][TM + APAD];
+    local float Bs[NBUF][TK][TN + APAD];
     const int lid = get_local_id(0);
     const int tn = lid % RTSN, tm = lid / RTSN;
     const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM, g = get_group_id(2);
@@ -151,32 +266,38 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
         colbase = (b * Cin + g * Cg) * Si + id0 * HWi + ih0 * Wi + iw0;
     }
     const int ac = lid % TK, ar = lid / TK;
-    ZERO_ACC();
-    for (int k0 = 0; k0 < K; k0 += TK) {
-        const int ka = k0 + ac;
-        for (int i = 0; i < TM * TK / WGS; i++) {
-            int m = ar + i * (WGS / TK);
-            As[ac][m] = (m0 + m < Mg && ka < K) ? w[(m0 + m) * K + ka] : 0.0f;
-        }
-        for (int i = 0; i < TK * TN / WGS; i++) {
-            int r = br + i * (WGS / TN);
-            int k = k0 + r;
-            float v = 0.0f;
-            if (colok && k < K) {
-                int4 t = vload4(k, kt);
-                if ((uint)(id0 + t.x) < (uint)Di && (uint)(ih0 + t.y) < (uint)Hi &&
-                    (uint)(iw0 + t.z) < (uint)Wi)
-                    v = x[colbase + t.w];
-            }
-            Bs[r][bc] = v;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        COMPUTE_TILE();
-        barrier(CLK_LOCAL_MEM_FENCE);
+    float ra[NA], rb[NB];
+#define LOAD_TILE(k0_)                                                                     \
+    {                                                                                      \
+        const int ka = (k0_) + ac;                                                         \
+        for (int i = 0; i < NA; i++) {                                                     \
+            int m = ar + i * (WGS / TK);                                                   \
+            ra[i] = (m0 + m < Mg && ka < K) ? w[(m0 + m) * K + ka] : 0.0f;                 \
+        }                                                                                  \
+        for (int i = 0; i < NB; i++) {                                                     \
+            int k = (k0_) + br + i * (WGS / TN);                                           \
+            float v = 0.0f;                                                                \
+            if (colok && k < K) {                                                          \
+                int4 t = vload4(k, kt);                                                    \
+                if ((uint)(id0 + t.x) < (uint)Di && (uint)(ih0 + t.y) < (uint)Hi &&        \
+                    (uint)(iw0 + t.z) < (uint)Wi)                                          \
+                    v = x[colbase + t.w];                                                  \
+            }                                                                              \
+            rb[i] = v;                                                                     \
+        }                                                                                  \
     }
+#define STORE_TILE(bf)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NA; i++) As[bf][ac][ar + i * (WGS / TK)] = ra[i];              \
+        for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
+    }
+    ZERO_ACC();
+    GEMM_LOOP(0, K);
+#undef LOAD_TILE
+#undef STORE_TILE
     int ybase[WPTN];
     for (int wn = 0; wn < WPTN; wn++) {
-        int n = n0 + tn * WPTN + wn;
+        int n = n0 + COLW(wn);
         int b = n / So, o = n - b * So;
         ybase[wn] = n < Ntot ? (b * Cout + g * Mg) * So + o : -1;
     }
@@ -185,98 +306,110 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
         if (m >= Mg) continue;
         float bv = has_bias ? bias[b_off + g * Mg + m] : 0.0f;
         float o_[WPTN];
-        VST(acc[wm], o_);
+        ACC_ROW(wm, o_);
         for (int wn = 0; wn < WPTN; wn++)
             if (ybase[wn] >= 0) y[y_off + ybase[wn] + m * So] = act_apply(o_[wn] + bv, act, slope);
     }
 }
 
+// Grid: (column tiles of the largest phase, Cin/g tiles, groups * phases). Phase ph covers the
+// inputs (rd + sd*td, rh + sh*th, rw + sw*tw); its columns (n, td, th, tw) run over the largest
+// phase's extents (ceil(D/sd), ...) and those outside its own extents are skipped.
 kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
 void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, Wo)
                    global const float *w, ulong w_off,    // (Cout, Cin/g, kD, kH, kW)
                    global const float *bias, ulong b_off, // (Cin) when has_bias (transposed conv)
                    global float *dx, ulong dx_off,        // (N, Cin, Di, Hi, Wi), assigned
-                   global const int *kt, ulong kt_off,    // conv_ktable mode 1
+                   global const int *kt, ulong kt_off,    // conv_ktable_phase
                    int N, int Cin, int Di, int Hi, int Wi, int Cout, int Do, int Ho, int Wo,
-                   int sd, int sh, int sw, int pd, int ph, int pw, int groups, int K, int kvol,
-                   int has_bias, int act, float slope) {
-    local float As[TK][TM + APAD];
-    local float Bs[TK][TN + APAD];
+                   int sd, int sh, int sw, int pd, int ph_, int pw, int groups, int kD, int kH,
+                   int kW, int Kmax, int has_bias, int act, float slope) {
+    local float As[NBUF][TK][TM + APAD];
+    local float Bs[NBUF][TK][TN + APAD];
     const int lid = get_local_id(0);
     const int tn = lid % RTSN, tm = lid / RTSN;
-    const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM, g = get_group_id(2);
+    const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;
+    const int g = get_group_id(2) % groups, ph = get_group_id(2) / groups;
+    const int nph = sd * sh * sw;
     const int Cog = Cout / groups, Cg = Cin / groups; // K side, M side
+    const int kvol = kD * kH * kW;
     const int HWo = Ho * Wo, So = Do * HWo, HWi = Hi * Wi, Si = Di * HWi;
-    const int Ntot = N * Si;
-    const bool unit = sd == 1 && sh == 1 && sw == 1;
+    // this phase: residues, extents, taps
+    const int rw = ph % sw, rh = (ph / sw) % sh, rd = ph / (sw * sh);
+    const int Tdm = (Di + sd - 1) / sd, Thm = (Hi + sh - 1) / sh, Twm = (Wi + sw - 1) / sw;
+    const int Td = (Di - rd + sd - 1) / sd, Th = (Hi - rh + sh - 1) / sh, Tw = (Wi - rw + sw - 1) / sw;
+    const int Thw = Thm * Twm, Ts = Tdm * Thw;
+    const int Ntot = N * Ts;
+    const int K = kt[kt_off + 5 * nph * Kmax + ph];
     dy += dy_off;
     w += w_off + (ulong)g * Cog * Cg * kvol;
-    kt += kt_off;
-    global const int *woff = kt + 4 * K;
+    global const int *woff = kt + kt_off + 4 * nph * Kmax + ph * Kmax;
+    kt += kt_off + 4 * ph * Kmax;
 
     const int bc = lid % TN, br = lid / TN;
     const int ncol = n0 + bc;
-    const bool colok = ncol < Ntot;
+    bool colok = ncol < Ntot;
     int td, th, tw, colbase;
     {
         int n = colok ? ncol : 0;
-        int b = n / Si, i = n - b * Si;
-        int id = i / HWi, r = i - id * HWi;
-        int ih = r / Wi, iw = r - ih * Wi;
-        td = id + pd;
-        th = ih + ph;
-        tw = iw + pw;
-        colbase = (b * Cout + g * Cog) * So;
+        int b = n / Ts, t = n - b * Ts;
+        td = t / Thw;
+        int r = t - td * Thw;
+        th = r / Twm;
+        tw = r - th * Twm;
+        colok = colok && td < Td && th < Th && tw < Tw;
+        colbase = (b * Cout + g * Cog) * So + td * HWo + th * Wo + tw;
     }
     const int ac = lid % TK, ar = lid / TK;
-    ZERO_ACC();
-    for (int k0 = 0; k0 < K; k0 += TK) {
-        const int ka = k0 + ac;
-        const int wo = ka < K ? woff[ka] : 0;
-        for (int i = 0; i < TM * TK / WGS; i++) {
-            int m = ar + i * (WGS / TK);
-            As[ac][m] = (m0 + m < Cg && ka < K) ? w[wo + (m0 + m) * kvol] : 0.0f;
-        }
-        for (int i = 0; i < TK * TN / WGS; i++) {
-            int r = br + i * (WGS / TN);
-            int k = k0 + r;
-            float v = 0.0f;
-            if (colok && k < K) {
-                int4 t = vload4(k, kt);
-                int ud = td - t.x, uh = th - t.y, uw = tw - t.z;
-                bool ok = (ud | uh | uw) >= 0;
-                if (!unit) {
-                    ok = ok && (ud % sd) == 0 && (uh % sh) == 0 && (uw % sw) == 0;
-                    ud /= sd;
-                    uh /= sh;
-                    uw /= sw;
-                }
-                if (ok && ud < Do && uh < Ho && uw < Wo) v = dy[colbase + t.w + ud * HWo + uh * Wo + uw];
-            }
-            Bs[r][bc] = v;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        COMPUTE_TILE();
-        barrier(CLK_LOCAL_MEM_FENCE);
+    float ra[NA], rb[NB];
+#define LOAD_TILE(k0_)                                                                     \
+    {                                                                                      \
+        const int ka = (k0_) + ac;                                                         \
+        const int wo = ka < K ? woff[ka] : 0;                                              \
+        for (int i = 0; i < NA; i++) {                                                     \
+            int m = ar + i * (WGS / TK);                                                   \
+            ra[i] = (m0 + m < Cg && ka < K) ? w[wo + (m0 + m) * kvol] : 0.0f;              \
+        }                                                                                  \
+        for (int i = 0; i < NB; i++) {                                                     \
+            int k = (k0_) + br + i * (WGS / TN);                                           \
+            float v = 0.0f;                                                                \
+            if (colok && k < K) {                                                          \
+                int4 t = vload4(k, kt);                                                    \
+                if ((uint)(td + t.x) < (uint)Do && (uint)(th + t.y) < (uint)Ho &&          \
+                    (uint)(tw + t.z) < (uint)Wo)                                           \
+                    v = dy[colbase + t.w];                                                 \
+            }                                                                              \
+            rb[i] = v;                                                                     \
+        }                                                                                  \
     }
+#define STORE_TILE(bf)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NA; i++) As[bf][ac][ar + i * (WGS / TK)] = ra[i];              \
+        for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
+    }
+    ZERO_ACC();
+    GEMM_LOOP(0, K);
+#undef LOAD_TILE
+#undef STORE_TILE
     int xbase[WPTN];
     for (int wn = 0; wn < WPTN; wn++) {
-        int n = n0 + tn * WPTN + wn;
-        int b = n / Si, i = n - b * Si;
-        xbase[wn] = n < Ntot ? (b * Cin + g * Cg) * Si + i : -1;
+        int n = n0 + COLW(wn);
+        int b = n / Ts, t = n - b * Ts;
+        int d = t / Thw, r = t - d * Thw;
+        int h = r / Twm, ww = r - h * Twm;
+        bool ok = n < Ntot && d < Td && h < Th && ww < Tw;
+        xbase[wn] = ok ? (b * Cin + g * Cg) * Si + (rd + sd * d) * HWi + (rh + sh * h) * Wi + rw + sw * ww : -1;
     }
     for (int wm = 0; wm < WPTM; wm++) {
         int m = m0 + tm + wm * RTSM;
         if (m >= Cg) continue;
         float bv = has_bias ? bias[b_off + g * Cg + m] : 0.0f;
         float o_[WPTN];
-        VST(acc[wm], o_);
+        ACC_ROW(wm, o_);
         for (int wn = 0; wn < WPTN; wn++)
             if (xbase[wn] >= 0) dx[dx_off + xbase[wn] + m * Si] = act_apply(o_[wn] + bv, act, slope);
     }
 }
-
-#define NBCOL (TK * TN / WGS)
 
 kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
 void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, Wi)
@@ -287,8 +420,8 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
                      int dild, int dilh, int dilw, int kD, int kH, int kW, int groups,
                      int chunk, uint mS, uint sS, uint mHW, uint sHW, uint mW, uint sW,
                      int direct) {
-    local float As[TK][TM + APAD];
-    local float Bs[TK][TN + APAD];
+    local float As[NBUF][TK][TM + APAD];
+    local float Bs[NBUF][TK][TN + APAD];
     const int lid = get_local_id(0);
     const int tn = lid % RTSN, tm = lid / RTSN;
     const int n0 = get_group_id(0) * TN, m0 = get_group_id(1) * TM;
@@ -303,8 +436,8 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
 
     // this work-item's B columns (k = (ci, kd, kh, kw)): fixed over the reduction
     const int jr = lid % TK, bcr = lid / TK;
-    int4 bcol[NBCOL];
-    for (int i = 0; i < NBCOL; i++) {
+    int4 bcol[NB];
+    for (int i = 0; i < NB; i++) {
         int k = n0 + bcr + i * (WGS / TK);
         if (k < Ncol) {
             int ci = k / kvol, r = k - ci * kvol;
@@ -316,32 +449,39 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
             bcol[i] = (int4)(-1 << 28, 0, 0, 0); // never in range
         }
     }
-    ZERO_ACC();
-    for (int j0 = j_lo; j0 < j_hi; j0 += TK) {
-        const int j = j0 + jr;
-        const bool jok = j < j_hi;
-        int b = fdiv(j, mS, sS), o = j - b * So;
-        int od = fdiv(o, mHW, sHW), r = o - od * HWo;
-        int oh = fdiv(r, mW, sW), ow = r - oh * Wo;
-        int id0 = od * sd - pd, ih0 = oh * sh - ph, iw0 = ow * sw - pw;
-        int xrow = (b * Cin + g * Cg) * Si + id0 * HWi + ih0 * Wi + iw0;
-        int arow = (b * Cout + g * Cog) * So + o;
-        for (int i = 0; i < TM * TK / WGS; i++) {
-            int m = bcr + i * (WGS / TK);
-            As[jr][m] = (jok && m0 + m < Cog) ? dy[arow + (m0 + m) * So] : 0.0f;
-        }
-        for (int i = 0; i < NBCOL; i++) {
-            int4 t = bcol[i];
-            float v = 0.0f;
-            if (jok && (uint)(id0 + t.x) < (uint)Di && (uint)(ih0 + t.y) < (uint)Hi &&
-                (uint)(iw0 + t.z) < (uint)Wi)
-                v = x[xrow + t.w];
-            Bs[jr][bcr + i * (WGS / TK)] = v;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        COMPUTE_TILE();
-        barrier(CLK_LOCAL_MEM_FENCE);
+    float ra[NA], rb[NB];
+#define LOAD_TILE(j0_)                                                                     \
+    {                                                                                      \
+        const int j = (j0_) + jr;                                                          \
+        const bool jok = j < j_hi;                                                         \
+        int b = fdiv(j, mS, sS), o = j - b * So;                                           \
+        int od = fdiv(o, mHW, sHW), r = o - od * HWo;                                      \
+        int oh = fdiv(r, mW, sW), ow = r - oh * Wo;                                        \
+        int id0 = od * sd - pd, ih0 = oh * sh - ph, iw0 = ow * sw - pw;                    \
+        int xrow = (b * Cin + g * Cg) * Si + id0 * HWi + ih0 * Wi + iw0;                   \
+        int arow = (b * Cout + g * Cog) * So + o;                                          \
+        for (int i = 0; i < NA; i++) {                                                     \
+            int m = bcr + i * (WGS / TK);                                                  \
+            ra[i] = (jok && m0 + m < Cog) ? dy[arow + (m0 + m) * So] : 0.0f;               \
+        }                                                                                  \
+        for (int i = 0; i < NB; i++) {                                                     \
+            int4 t = bcol[i];                                                              \
+            float v = 0.0f;                                                                \
+            if (jok && (uint)(id0 + t.x) < (uint)Di && (uint)(ih0 + t.y) < (uint)Hi &&     \
+                (uint)(iw0 + t.z) < (uint)Wi)                                              \
+                v = x[xrow + t.w];                                                         \
+            rb[i] = v;                                                                     \
+        }                                                                                  \
     }
+#define STORE_TILE(bf)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NA; i++) As[bf][jr][bcr + i * (WGS / TK)] = ra[i];             \
+        for (int i = 0; i < NB; i++) Bs[bf][jr][bcr + i * (WGS / TK)] = rb[i];             \
+    }
+    ZERO_ACC();
+    GEMM_LOOP(j_lo, j_hi);
+#undef LOAD_TILE
+#undef STORE_TILE
     const int total = Cout * Ncol;
     out += out_off;
     if (!direct) out += (ulong)c * total;
@@ -349,9 +489,9 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
         int m = m0 + tm + wm * RTSM;
         if (m >= Cog) continue;
         float o_[WPTN];
-        VST(acc[wm], o_);
+        ACC_ROW(wm, o_);
         for (int wn = 0; wn < WPTN; wn++) {
-            int k = n0 + tn * WPTN + wn;
+            int k = n0 + COLW(wn);
             if (k >= Ncol) continue;
             int idx = (g * Cog + m) * Ncol + k;
             if (direct) out[idx] += o_[wn];

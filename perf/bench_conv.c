@@ -4,9 +4,17 @@
  * Validates against the float64 reference first (small shapes), warms up, times runs with
  * clFinish + monotonic clock, prints median, spread, GFLOP/s and the fraction of the
  * device's measured FMA peak.
- *   bench_conv [--small] [--json] [--runs N] [--only 2d|3d]
- * --small: a few reduced shapes (minutes on a 2-core CPU). Leaves out transposed convolution
- * (it runs the same kernels) and PyTorch (perf/torch_conv.py prints the same shapes). */
+ *   bench_conv [--small] [--json] [--runs N] [--only 2d|3d] [--shape S1,S2] [--op OP]
+ *              [--tune [--candidates "C1;C2;..."]]
+ * --small: a few reduced shapes (minutes on a 2-core CPU). --shape: shapes whose name contains
+ * one of the comma-separated substrings. --op: fwd, bwd-data or bwd-weight only.
+ * --tune: for each shape and op, times every candidate tile configuration (MEDCL_CONV_TUNE
+ * strings "TM,TN,TK,WPTM,WPTN,APAD,VEC,DBUF", a built-in list per device type, the table's
+ * entry first; each candidate is validated against the reference first) and prints the best
+ * per shape and op and the best overall (geometric mean of time over the per-row best); the
+ * winner goes into src/ops/conv_tuning.c. Without --shape, --tune uses a few shapes per size.
+ * Shape names are those of perf/torch_conv.py (its --join merges both outputs).
+ * Leaves out transposed convolution (it runs the same kernels). */
 #include <clblast_c.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,7 +29,7 @@
 
 /* tile table of src/ops/conv_tuning.c (linked from the static library) for the device line */
 #include <stdbool.h>
-bool medcl_conv_tuning_get(const medcl_device_info *info, int v[8]);
+bool medcl_conv_tuning_get(const medcl_device_info *info, int v[11]); /* TM..SHRINK */
 
 typedef struct shape {
     const char *name;
@@ -190,16 +198,201 @@ static int validate_one(medcl_context *ctx, int nd, int stride) {
     return bad;
 }
 
+static const char *opname[3] = {"fwd", "bwd-data", "bwd-weight"};
+
+/* shape filter: NULL or comma-separated substrings of shape names */
+static bool shape_selected(const shape *sh, const char *only, const char *filter) {
+    if (only && ((sh->nd == 5) != (strcmp(only, "3d") == 0))) return false;
+    if (!filter) return true;
+    const char *p = filter;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        for (const char *q = sh->name; *q; q++)
+            if (n > 0 && !strncmp(q, p, n)) return true;
+        if (!e) break;
+        p = e + 1;
+    }
+    return false;
+}
+
+/* Allocates and fills the tensors of one shape; returns the forward GEMM's M, N, K. */
+static void shape_setup(medcl_context *ctx, const shape *sh, size_t si, run_ctx *r) {
+    memset(r, 0, sizeof *r);
+    r->ctx = ctx;
+    params_for(sh, &r->p);
+    int nd = sh->nd;
+    int64_t xs[5] = {sh->N, sh->Cin, sh->S, sh->S, sh->S}, ys[5], ws[5] = {sh->Cout, sh->Cin, sh->k, sh->k, sh->k};
+    int64_t c = sh->Cout;
+    medcl_conv_output_shape(&r->p, nd, xs, sh->Cout, ys);
+    r->x = mk(ctx, nd, xs, "x");
+    r->w = mk(ctx, nd, ws, "w");
+    r->b = mk(ctx, 1, &c, "b");
+    r->y = mk(ctx, nd, ys, "y");
+    r->dy = mk(ctx, nd, ys, "dy");
+    r->dx = mk(ctx, nd, xs, "dx");
+    r->dw = mk(ctx, nd, ws, "dw");
+    r->db = mk(ctx, 1, &c, "db");
+    fill_random(r->x, 10 + si);
+    fill_random(r->w, 20 + si);
+    fill_random(r->b, 30 + si);
+    fill_random(r->dy, 40 + si);
+    medcl_fill(r->dw, 0.0f);
+    medcl_fill(r->db, 0.0f);
+    size_t So = 1, kv = 1;
+    for (int a = 2; a < nd; a++) {
+        So *= (size_t)ys[a];
+        kv *= (size_t)sh->k;
+    }
+    r->M = (size_t)sh->Cout;
+    r->N = (size_t)sh->N * So;
+    r->K = (size_t)sh->Cin * kv;
+}
+
+static void shape_teardown(run_ctx *r) {
+    if (r->A) clReleaseMemObject(r->A);
+    if (r->B) clReleaseMemObject(r->B);
+    if (r->C) clReleaseMemObject(r->C);
+    medcl_tensor *ts[] = {r->x, r->w, r->b, r->y, r->dy, r->dx, r->dw, r->db};
+    for (int i = 0; i < 8; i++) medcl_tensor_destroy(ts[i]);
+}
+
+static int validate_all(medcl_context *ctx) {
+    return validate_one(ctx, 4, 1) || validate_one(ctx, 4, 2) || validate_one(ctx, 5, 1) || validate_one(ctx, 5, 2);
+}
+
+/* ---- --tune: candidate tile configurations ---- */
+
+#define MAX_CAND 24
+/* GPU: around the classic 128x128 / 8x8 SGEMM (VEC 0 = strided scalar columns), TK 8/16,
+ * with and without double buffering, smaller tiles for small problems, and the CPU-style
+ * vector layout for comparison. CPU: around the PoCL default. */
+static const char *gpu_cands =
+    "128,128,16,8,8,1,0,1;128,128,8,8,8,1,0,1;128,128,16,8,8,1,0,0;128,128,8,8,8,1,0,0;"
+    "128,64,16,8,4,1,0,1;64,128,16,4,8,1,0,1;64,64,16,4,4,1,0,1;64,64,8,4,4,1,0,1;"
+    "128,128,16,8,8,0,0,1;128,128,16,8,8,1,1,1;128,64,16,8,8,1,0,1";
+static const char *cpu_cands =
+    "128,64,16,8,16,0,1,0;128,128,16,8,16,0,1,0;64,64,16,4,16,0,1,0;128,64,32,8,16,0,1,0;"
+    "128,64,16,8,16,0,1,1;256,64,16,16,16,0,1,0";
+
+static int split_cands(const char *list, char out[MAX_CAND][64]) {
+    int n = 0;
+    const char *p = list;
+    while (*p && n < MAX_CAND) {
+        const char *e = strchr(p, ';');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > 0 && len < 64) {
+            memcpy(out[n], p, len);
+            out[n][len] = '\0';
+            bool dup = false;
+            for (int i = 0; i < n; i++) dup = dup || !strcmp(out[i], out[n]);
+            if (!dup) n++;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return n;
+}
+
+static const char *tune_default_shapes(int small) {
+    return small ? "2d 64 64^2,2d down,3d 32 32^3,3d 128 8^3"
+                 : "2d L1 64 128^2,2d L3 256 32^2,2d down 32->64,3d L0 32 128^3,3d L2 128 32^3,3d down";
+}
+
+static int run_tune(medcl_context *ctx, const shape *shapes, size_t nshapes, const char *only, const char *filter,
+                    int oponly, int runs, const char *cand_list, int small) {
+    const medcl_device_info *info = medcl_context_device(ctx);
+    char cands[MAX_CAND][64];
+    int tv[11];
+    char first[256];
+    medcl_conv_tuning_get(info, tv);
+    snprintf(first, sizeof first, "%d,%d,%d,%d,%d,%d,%d,%d;%s", tv[0], tv[1], tv[2], tv[3], tv[4], tv[5], tv[8], tv[9],
+             cand_list ? cand_list : info->type == MEDCL_DEVICE_TYPE_CPU ? cpu_cands : gpu_cands);
+    int nc = split_cands(first, cands);
+    bool ok[MAX_CAND];
+    printf("tune: %d candidates (MEDCL_CONV_TUNE=TM,TN,TK,WPTM,WPTN,APAD,VEC,DBUF); table entry first\n", nc);
+    for (int c = 0; c < nc; c++) {
+        setenv("MEDCL_CONV_TUNE", cands[c], 1);
+        double t0 = bu_now();
+        ok[c] = validate_all(ctx) == 0;
+        printf("candidate %-28s %s (validation incl. program builds %.1f s)\n", cands[c], ok[c] ? "valid" : "REJECTED",
+               bu_now() - t0);
+        if (!ok[c]) fprintf(stderr, "  %s\n", medcl_last_error());
+        fflush(stdout);
+    }
+    /* logsum[c]: sum over rows of log(time / best time of the row); rows where c failed count
+     * as 4x the best */
+    double logsum[MAX_CAND] = {0};
+    int rows = 0;
+    if (!filter) filter = tune_default_shapes(small);
+    printf("%-30s %-10s %-28s %9s %8s\n", "shape", "op", "best MEDCL_CONV_TUNE", "ms", "GFLOP/s");
+    for (size_t si = 0; si < nshapes; si++) {
+        const shape *sh = &shapes[si];
+        if (!shape_selected(sh, only, filter)) continue;
+        run_ctx r;
+        shape_setup(ctx, sh, si, &r);
+        double flops = 2.0 * (double)r.M * (double)r.N * (double)r.K;
+        for (int op = 0; op < 3; op++) {
+            if (oponly >= 0 && op != oponly) continue;
+            double t[MAX_CAND];
+            int best = -1;
+            for (int c = 0; c < nc; c++) {
+                t[c] = INFINITY;
+                if (!ok[c]) continue;
+                setenv("MEDCL_CONV_TUNE", cands[c], 1);
+                r.op = op;
+                bu_stats s;
+                if (bu_time(ctx, run_once, &r, 1, runs, &s)) t[c] = s.median;
+                if (getenv("BENCH_CONV_VERBOSE"))
+                    fprintf(stderr, "  %s %s %s: %.3f ms\n", sh->name, opname[op], cands[c], t[c] * 1e3);
+                if (t[c] < INFINITY && (best < 0 || t[c] < t[best])) best = c;
+            }
+            if (best < 0) {
+                printf("%-30s %-10s no candidate ran\n", sh->name, opname[op]);
+                continue;
+            }
+            rows++;
+            for (int c = 0; c < nc; c++) logsum[c] += t[c] < INFINITY ? log(t[c] / t[best]) : log(4.0);
+            printf("%-30s %-10s %-28s %9.3f %8.1f   table entry: %.3f ms (%.2fx)\n", sh->name, opname[op], cands[best],
+                   t[best] * 1e3, flops / t[best] * 1e-9, t[0] * 1e3, t[0] / t[best]);
+            fflush(stdout);
+        }
+        shape_teardown(&r);
+    }
+    unsetenv("MEDCL_CONV_TUNE");
+    if (rows == 0) return 1;
+    int bc = 0;
+    printf("overall (geometric mean of time / best per row, %d rows):\n", rows);
+    for (int c = 0; c < nc; c++) {
+        if (ok[c] && logsum[c] < logsum[bc]) bc = c;
+        printf("  %-28s %s%.3f\n", cands[c], ok[c] ? "" : "rejected ", exp(logsum[c] / rows));
+    }
+    printf("best overall: MEDCL_CONV_TUNE=%s (%.3f x the per-row best)\n", cands[bc], exp(logsum[bc] / rows));
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    int small = 0, json = 0, runs = -1;
-    const char *only = NULL;
+    int small = 0, json = 0, runs = -1, tune = 0, oponly = -1;
+    const char *only = NULL, *filter = NULL, *cand_list = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--small")) small = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--tune")) tune = 1;
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-        else {
-            fprintf(stderr, "usage: bench_conv [--small] [--json] [--runs N] [--only 2d|3d]\n");
+        else if (!strcmp(argv[i], "--shape") && i + 1 < argc) filter = argv[++i];
+        else if (!strcmp(argv[i], "--candidates") && i + 1 < argc) cand_list = argv[++i];
+        else if (!strcmp(argv[i], "--op") && i + 1 < argc) {
+            const char *o = argv[++i];
+            for (int k = 0; k < 3; k++)
+                if (!strcmp(o, opname[k])) oponly = k;
+            if (oponly < 0) {
+                fprintf(stderr, "--op: fwd, bwd-data or bwd-weight\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "usage: bench_conv [--small] [--json] [--runs N] [--only 2d|3d] [--shape S1,S2] "
+                            "[--op fwd|bwd-data|bwd-weight] [--tune [--candidates \"C1;C2\"]]\n");
             return 2;
         }
     }
@@ -211,16 +404,24 @@ int main(int argc, char **argv) {
         return 1;
     }
     const medcl_device_info *info = medcl_context_device(ctx);
-    int tv[8] = {0};
+    int tv[11] = {0};
     medcl_conv_tuning_get(info, tv);
-    char tiles[96];
-    snprintf(tiles, sizeof tiles, "TM=%d TN=%d TK=%d WPTM=%d WPTN=%d APAD=%d", tv[0], tv[1], tv[2], tv[3], tv[4], tv[5]);
+    char tiles[128];
+    snprintf(tiles, sizeof tiles, "TM=%d TN=%d TK=%d WPTM=%d WPTN=%d APAD=%d VEC=%d DBUF=%d SHRINK=%d", tv[0], tv[1],
+             tv[2], tv[3], tv[4], tv[5], tv[8], tv[9], tv[10]);
+    const shape *shapes = small ? small_shapes : full_shapes;
+    size_t nshapes = small ? sizeof small_shapes / sizeof small_shapes[0] : sizeof full_shapes / sizeof full_shapes[0];
     FILE *out = json ? stdout : stderr;
     if (!json) {
         bu_print_device(stdout, ctx);
-        printf("tiles: %s\n", tiles);
+        printf("tiles: %s%s\n", tiles, getenv("MEDCL_CONV_TUNE") ? " (MEDCL_CONV_TUNE)" : "");
     }
-    if (validate_one(ctx, 4, 1) || validate_one(ctx, 4, 2) || validate_one(ctx, 5, 1) || validate_one(ctx, 5, 2)) {
+    if (tune) {
+        int rc = run_tune(ctx, shapes, nshapes, only, filter, oponly, runs, cand_list, small);
+        medcl_context_destroy(ctx);
+        return rc;
+    }
+    if (validate_all(ctx)) {
         fprintf(stderr, "validation failed: not timing\n");
         return 1;
     }
@@ -234,52 +435,22 @@ int main(int argc, char **argv) {
         printf("%-30s %-10s %6s %8s %8s %9s %6s %8s %6s %9s %7s\n", "shape", "op", "M", "N", "K", "ms", "sprd",
                "GFLOP/s", "%peak", "CLBlast", "ratio");
     }
-    const shape *shapes = small ? small_shapes : full_shapes;
-    size_t nshapes = small ? sizeof small_shapes / sizeof small_shapes[0] : sizeof full_shapes / sizeof full_shapes[0];
-    static const char *opname[3] = {"fwd", "bwd-data", "bwd-weight"};
     for (size_t si = 0; si < nshapes; si++) {
         const shape *sh = &shapes[si];
-        if (only && ((sh->nd == 5) != (strcmp(only, "3d") == 0))) continue;
+        if (!shape_selected(sh, only, filter)) continue;
         run_ctx r;
-        memset(&r, 0, sizeof r);
-        r.ctx = ctx;
-        params_for(sh, &r.p);
-        int nd = sh->nd;
-        int64_t xs[5] = {sh->N, sh->Cin, sh->S, sh->S, sh->S}, ys[5], ws[5] = {sh->Cout, sh->Cin, sh->k, sh->k, sh->k};
-        int64_t c = sh->Cout;
-        medcl_conv_output_shape(&r.p, nd, xs, sh->Cout, ys);
-        r.x = mk(ctx, nd, xs, "x");
-        r.w = mk(ctx, nd, ws, "w");
-        r.b = mk(ctx, 1, &c, "b");
-        r.y = mk(ctx, nd, ys, "y");
-        r.dy = mk(ctx, nd, ys, "dy");
-        r.dx = mk(ctx, nd, xs, "dx");
-        r.dw = mk(ctx, nd, ws, "dw");
-        r.db = mk(ctx, 1, &c, "db");
-        fill_random(r.x, 10 + si);
-        fill_random(r.w, 20 + si);
-        fill_random(r.b, 30 + si);
-        fill_random(r.dy, 40 + si);
-        medcl_fill(r.dw, 0.0f);
-        medcl_fill(r.db, 0.0f);
-        size_t So = 1, Si = 1, kv = 1;
-        for (int a = 2; a < nd; a++) {
-            So *= (size_t)ys[a];
-            Si *= (size_t)xs[a];
-            kv *= (size_t)sh->k;
-        }
-        size_t M = (size_t)sh->Cout, N = (size_t)sh->N * So, K = (size_t)sh->Cin * kv;
+        shape_setup(ctx, sh, si, &r);
+        size_t M = r.M, N = r.N, K = r.K;
         double flops = 2.0 * (double)M * (double)N * (double)K;
         /* CLBlast SGEMM at the forward's M x N x K */
         double gemm_gf = 0;
         cl_int err;
         cl_context cl = medcl_context_cl_context(ctx);
-        r.M = M;
-        r.N = N;
-        r.K = K;
-        r.A = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * K * 4, NULL, &err);
-        r.B = clCreateBuffer(cl, CL_MEM_READ_WRITE, K * N * 4, NULL, &err);
-        r.C = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * N * 4, NULL, &err);
+        if (oponly <= 0) {
+            r.A = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * K * 4, NULL, &err);
+            r.B = clCreateBuffer(cl, CL_MEM_READ_WRITE, K * N * 4, NULL, &err);
+            r.C = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * N * 4, NULL, &err);
+        }
         if (r.A && r.B && r.C) {
             float one = 0.5f;
             cl_command_queue q = medcl_context_cl_queue(ctx);
@@ -290,6 +461,7 @@ int main(int argc, char **argv) {
             if (bu_time(ctx, run_once, &r, 1, runs, &gs)) gemm_gf = flops / gs.median * 1e-9;
         }
         for (int op = 0; op < 3; op++) {
+            if (oponly >= 0 && op != oponly) continue;
             r.op = op;
             bu_stats s;
             if (!bu_time(ctx, run_once, &r, 1, runs, &s)) return 1;
@@ -303,7 +475,7 @@ int main(int argc, char **argv) {
                 bu_json_num(out, "Cin", sh->Cin);
                 bu_json_num(out, "Cout", sh->Cout);
                 bu_json_num(out, "spatial", sh->S);
-                bu_json_num(out, "dims", nd == 5 ? 3 : 2);
+                bu_json_num(out, "dims", sh->nd == 5 ? 3 : 2);
                 bu_json_num(out, "stride", sh->s);
                 bu_json_num(out, "gemm_m", (double)M);
                 bu_json_num(out, "gemm_n", (double)N);
@@ -314,7 +486,7 @@ int main(int argc, char **argv) {
                 bu_json_num(out, "runs", s.n);
                 bu_json_num(out, "gflops", gf);
                 bu_json_num(out, "fraction_of_peak", peak > 0 ? gf / peak : NAN);
-                if (op == 0) {
+                if (op == 0 && gemm_gf > 0) {
                     bu_json_num(out, "clblast_gflops", gemm_gf);
                     bu_json_num(out, "ratio_vs_clblast", ratio);
                 }
@@ -323,16 +495,12 @@ int main(int argc, char **argv) {
             } else {
                 printf("%-30s %-10s %6zu %8zu %8zu %9.2f %5.0f%% %8.1f %5.1f%%", sh->name, opname[op], M, N, K,
                        s.median * 1e3, s.spread * 100, gf, peak > 0 ? 100 * gf / peak : 0);
-                if (op == 0) printf(" %9.1f %6.2fx", gemm_gf, ratio);
+                if (op == 0 && gemm_gf > 0) printf(" %9.1f %6.2fx", gemm_gf, ratio);
                 printf("\n");
                 fflush(stdout);
             }
         }
-        if (r.A) clReleaseMemObject(r.A);
-        if (r.B) clReleaseMemObject(r.B);
-        if (r.C) clReleaseMemObject(r.C);
-        medcl_tensor *ts[] = {r.x, r.w, r.b, r.y, r.dy, r.dx, r.dw, r.db};
-        for (int i = 0; i < 8; i++) medcl_tensor_destroy(ts[i]);
+        shape_teardown(&r);
     }
     if (json) bu_json_end(out);
     medcl_context_destroy(ctx);

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """perf/torch_conv.py — the shapes of perf/bench_conv.c in PyTorch (fp32, TF32 off), printing
-JSON in bench_conv's layout so a run on the same machine can be compared side by side.
-  python3 perf/torch_conv.py [--small] [--device cpu|cuda] [--runs N] [--only 2d|3d]
+JSON in bench_conv's layout (same shape names and op names) so a run on the same machine can
+be compared side by side.
+  python3 perf/torch_conv.py [--small] [--device cpu|cuda] [--runs N] [--only 2d|3d] [--shape S1,S2]
+  python3 perf/torch_conv.py --join MEDCL.json TORCH.json
 Times forward, backward-data (input gradient) and backward-weight (weight gradient) with
-torch.nn.grad-free autograd calls; median of N runs after a warm-up, synchronized."""
+torch.nn.grad calls; median of N runs after a warm-up, synchronized. --join reads the JSON of
+`bench_conv --json` and of this script and prints, per shape and op, both medians and
+torch/medcl (the fraction of PyTorch's speed medcl reaches; the GPU target is >= 0.8)."""
 import argparse
 import datetime
 import json
 import statistics
 import time
 
-import torch
-import torch.nn.functional as F
+import sys
 
 FULL = [
     ("2d L0 32 256^2", 2, 16, 32, 32, 256, 3, 1), ("2d L1 64 128^2", 2, 16, 64, 64, 128, 3, 1),
@@ -43,12 +46,43 @@ def timeit(fn, dev, runs):
     return statistics.median(ts), min(ts), max(ts)
 
 
+def join(medcl_path, torch_path):
+    with open(medcl_path) as f:
+        m = json.load(f)
+    with open(torch_path) as f:
+        t = json.load(f)
+    tt = {(r["shape"], r["op"]): r for r in t["results"]}
+    print("medcl: %s (%s) | torch: %s (%s)" % (m.get("device"), m.get("date"), t.get("device"), t.get("framework")))
+    print("%-30s %-10s %10s %10s %12s" % ("shape", "op", "medcl ms", "torch ms", "torch/medcl"))
+    ratios = []
+    for r in m["results"]:
+        o = tt.get((r["shape"], r["op"]))
+        if o is None:
+            continue
+        q = o["median_ms"] / r["median_ms"]
+        ratios.append(q)
+        print("%-30s %-10s %10.3f %10.3f %12.3f" % (r["shape"], r["op"], r["median_ms"], o["median_ms"], q))
+    if ratios:
+        g = 1.0
+        for q in ratios:
+            g *= q
+        print("geometric mean torch/medcl over %d rows: %.3f (min %.3f)" % (len(ratios), g ** (1.0 / len(ratios)),
+                                                                          min(ratios)))
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--join":
+        join(sys.argv[2], sys.argv[3])
+        return
+    global torch, F
+    import torch
+    import torch.nn.functional as F
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", action="store_true")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", choices=["2d", "3d"])
+    ap.add_argument("--shape", help="comma-separated substrings of shape names (as bench_conv --shape)")
     a = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -58,6 +92,8 @@ def main():
            "date": datetime.date.today().isoformat(), "results": []}
     for (label, nd, n, cin, cout, s, k, stride) in (SMALL if a.small else FULL):
         if a.only and not label.startswith(a.only):
+            continue
+        if a.shape and not any(p and p in label for p in a.shape.split(",")):
             continue
         conv = F.conv2d if nd == 2 else F.conv3d
         x = torch.randn((n, cin) + (s,) * nd, device=dev)

@@ -2,7 +2,9 @@
  * device against the float64 reference (tests/ref/ref_conv.c), in two tiers: integer inputs
  * (exact) and N(0,1) inputs (normalized RMS error). Shapes: odd sizes, stride 2, dilation 2,
  * groups 2, depthwise, 1x1 (CLBlast path), 2D (4-D tensors) and 3D, kernels 1/3/5/7 and
- * anisotropic, bias with fused ReLU / LeakyReLU / GELU. Also: finite differences of the
+ * anisotropic, bias with fused ReLU / LeakyReLU / GELU; backward-data's stride phases with
+ * anisotropic stride (1,2,2), stride with dilation (phases without taps), stride > kernel.
+ * MEDCL_CONV_TUNE runs the same cases with other tiles (e.g. the GPU defines on PoCL). Also: finite differences of the
  * reference backward, bitwise run-to-run determinism of the weight gradient, bad shapes.
  * The case runner is shared with tests/test_op_conv_transpose.c (which includes this file
  * with CONV_TEST_NO_MAIN defined). */
@@ -283,6 +285,13 @@ static const conv_case conv_cases[] = {
     {"3d mixed k/s/dil", 5, 1, 2, 4, 9, 10, 11, K3(3, 5, 2), K3(2, 1, 2), K3(1, 2, 0), K3(1, 2, 1), K3(0, 0, 0), 2, 1, MEDCL_ACT_NONE},
     {"3d 1x1x1 clblast", 5, 2, 6, 4, 3, 4, 5,   K3(1, 1, 1), K3(1, 1, 1), K3(0, 0, 0), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_LEAKY_RELU},
     {"3d 16^3 chunked",  5, 2, 4, 4, 16, 16, 16, K3(3, 3, 3), K3(1, 1, 1), K3(1, 1, 1), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_NONE},
+    /* backward-data stride phases: anisotropic stride, stride with dilation (some phases get
+     * no taps), stride > kernel, odd extents so phases differ in size */
+    {"3d s(1,2,2) phases", 5, 2, 5, 6, 5, 9, 10, K3(3, 3, 3), K3(1, 2, 2), K3(1, 1, 1), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_NONE},
+    {"2d s2 dil2 phases", 4, 2, 3, 4, 1, 13, 12, K3(1, 3, 3), K3(1, 2, 2), K3(0, 2, 1), K3(1, 2, 2), K3(0, 0, 0), 1, 0, MEDCL_ACT_NONE},
+    {"2d s3 dil2 k5",    4, 1, 4, 3, 1, 17, 16, K3(1, 5, 5), K3(1, 3, 3), K3(0, 3, 2), K3(1, 2, 2), K3(0, 0, 0), 1, 0, MEDCL_ACT_NONE},
+    {"3d s(2,3,1) dil",  5, 1, 3, 4, 8, 11, 7,  K3(3, 2, 3), K3(2, 3, 1), K3(1, 0, 2), K3(1, 2, 3), K3(0, 0, 0), 1, 1, MEDCL_ACT_NONE},
+    {"2d k1 s2",         4, 2, 6, 5, 1, 9, 8,   K3(1, 1, 1), K3(1, 2, 2), K3(0, 0, 0), K3(1, 1, 1), K3(0, 0, 0), 1, 0, MEDCL_ACT_NONE},
 };
 
 static void test_conv_cases(void **state) {
@@ -296,8 +305,11 @@ static void test_conv_finite_differences(void **state) {
                   .p = {1, 1, 0}, .dil = {1, 1, 1}, .groups = 1};
     ref_conv b = {.N = 1, .Cin = 4, .Cout = 2, .Di = 1, .Hi = 9, .Wi = 8, .k = {1, 3, 3}, .s = {1, 1, 1},
                   .p = {0, 2, 1}, .dil = {1, 2, 2}, .groups = 2};
+    ref_conv c = {.N = 1, .Cin = 2, .Cout = 3, .Di = 4, .Hi = 7, .Wi = 9, .k = {2, 3, 3}, .s = {1, 2, 3},
+                  .p = {0, 2, 1}, .dil = {1, 2, 2}, .groups = 1};
     fd_check(&a, 0, tu_seed() + 11);
     fd_check(&b, 0, tu_seed() + 12);
+    fd_check(&c, 0, tu_seed() + 13);
 }
 
 /* Same inputs twice: the chunked weight gradient must be bitwise identical. */

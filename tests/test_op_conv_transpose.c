@@ -1,7 +1,8 @@
 /* tests/test_op_conv_transpose.c — transposed convolution forward (bias, activation),
  * backward-data and backward-weight (+ bias) against the float64 reference scatter form, both
  * tiers; shapes: nnU-Net's 2x2x2 stride-2 up-sampling, stride 2 with output padding, stride 3,
- * dilation with groups, depthwise, 1x1 (CLBlast path), anisotropic 3D; finite differences of
+ * dilation with groups, depthwise, 1x1 (CLBlast path), anisotropic 3D, stride > kernel
+ * (output phases with no taps get act(bias)), anisotropic stride with dilation; finite differences of
  * the reference backward; bad shapes. The case runner comes from tests/test_op_conv.c. */
 #define CONV_TEST_NO_MAIN
 #include "test_op_conv.c"
@@ -18,6 +19,9 @@ static const conv_case tcases[] = {
     {"3d 1x2x2 s(1,2,2)",   5, 2, 6, 3, 3, 4, 5,   K3(1, 2, 2), K3(1, 2, 2), K3(0, 0, 0), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_NONE},
     {"3d k3 s2 p1 op1 13",  5, 1, 4, 3, 4, 6, 5,   K3(3, 3, 3), K3(2, 2, 2), K3(1, 1, 1), K3(1, 1, 1), K3(1, 0, 1), 1, 0, MEDCL_ACT_NONE},
     {"2d 70->40 tiles",     4, 1, 70, 40, 1, 6, 5, K3(1, 2, 2), K3(1, 2, 2), K3(0, 0, 0), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_NONE},
+    /* stride > kernel: 3 of 4 output phases get no taps, only act(bias) */
+    {"2d k1 s2 op1 bias",   4, 2, 4, 3, 1, 5, 6,   K3(1, 1, 1), K3(1, 2, 2), K3(0, 0, 0), K3(1, 1, 1), K3(0, 1, 1), 1, 1, MEDCL_ACT_LEAKY_RELU},
+    {"3d s(1,2,2) dil 2",   5, 1, 3, 5, 3, 5, 4,   K3(3, 3, 3), K3(1, 2, 2), K3(1, 1, 2), K3(1, 2, 1), K3(0, 1, 1), 1, 1, MEDCL_ACT_NONE},
 };
 
 static void test_conv_transpose_cases(void **state) {

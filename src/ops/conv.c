@@ -2,8 +2,8 @@
  * rules, algorithm choice and launches of cl/conv.cl. 1x1 stride-1 unpadded convolutions go to
  * CLBlast SGEMM (forward and both backwards); everything else to the implicit-GEMM kernels.
  * Transposed convolution reuses the same three launches with the roles exchanged.
- * Leaves out: algorithm choice by measurement, Winograd/FFT, a stride-phase split of
- * backward-data (stride > 1 gathers zero taps it could skip). */
+ * Backward-data with stride > 1 is split by stride phase (cl/conv.cl conv_bwd_data), so it
+ * gathers no zero taps. Leaves out: algorithm choice by measurement, Winograd/FFT. */
 #include "ops_internal.h"
 
 #include "medcl/ops_conv.h"
@@ -11,42 +11,75 @@
 #include <clblast_c.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 #define PROG "conv"
-#define MAX_CHUNKS 64
+/* up to 256 chunks: a GPU with 132 units wants ~500 work-groups, and 32-channel levels have
+ * only a few output tiles of dW */
+#define MAX_CHUNKS 256
 #define MAX_PARTIAL_FLOATS (16 * 1024 * 1024)
 
-/* conv_tuning.c: v = TM, TN, TK, WPTM, WPTN, APAD, BWG, groups per compute unit */
-bool medcl_conv_tuning_get(const medcl_device_info *info, int v[8]);
+/* conv_tuning.c: v = TM, TN, TK, WPTM, WPTN, APAD, BWG, groups per compute unit, VEC, DBUF,
+ * SHRINK */
+#define CONV_TUNE_COUNT 11
+bool medcl_conv_tuning_get(const medcl_device_info *info, int v[CONV_TUNE_COUNT]);
 
 typedef struct conv_plan {
     int tm, tn, tk, wgs, bwg, gpc;
-    char defines[160];
+    char defines[192];
 } conv_plan;
 
-/* Tiles for a GEMM with M rows: the device's table entry, or its narrow form (TM and WPTM
- * halved, same work-group size) when M fits in half a tile, so small channel counts do not
- * compute padding. Two variants per device at most; m <= 0 asks for the wide one. */
-static medcl_status plan_get(const medcl_context *ctx, int m, conv_plan *pl) {
-    int v[8];
+/* M-tile shrink factors: the device's table entry (1), or TM and WPTM halved (2) or quartered
+ * (4), same work-group size, when M fits in that fraction of a tile, so small channel counts
+ * (32, 64) do not compute padding; up to the device's SHRINK. At most three variants. */
+static const int shrink_factors[3] = {1, 2, 4};
+
+static bool shrink_ok(const int *v, int f) {
+    int wgs = (v[0] / v[3]) * (v[1] / v[4]);
+    return f <= v[10] && v[0] % f == 0 && v[3] % f == 0 && ((v[0] / f) * v[2]) % wgs == 0;
+}
+
+/* Tiles for a GEMM with M rows (m <= 0: the wide tile), or, with f > 0, the variant of shrink
+ * factor f (medcl_conv_variants). ncols > 0: the GEMM has ncols columns in each of batch
+ * independent GEMMs (groups, phases); when the grid would leave compute units idle (fewer than
+ * two work-groups per unit, e.g. 512 channels at 16^2 on a GPU), TM shrinks further so more,
+ * smaller work-groups share the work. */
+static medcl_status plan_make(const medcl_context *ctx, int m, int f, int64_t ncols, int64_t batch, conv_plan *pl) {
+    int v[CONV_TUNE_COUNT];
     if (!medcl_conv_tuning_get(&ctx->info, v))
         return medcl_fail(MEDCL_ERR_INVALID_ARG,
                           "conv: tile sizes (MEDCL_CONV_TUNE or table) invalid for device %s",
                           ctx->info.name);
-    int tk = v[2], wgs = (v[0] / v[3]) * (v[1] / v[4]);
-    if (m > 0 && 2 * m <= v[0] && v[3] % 2 == 0 && ((v[0] / 2) * tk) % wgs == 0) {
-        v[0] /= 2;
-        v[3] /= 2;
+    if (f <= 0) {
+        f = 1;
+        for (int i = 1; i < 3; i++)
+            if (m > 0 && shrink_factors[i] * m <= v[0] && shrink_ok(v, shrink_factors[i])) f = shrink_factors[i];
+        int64_t want = 2 * (int64_t)ctx->info.compute_units;
+        while (m > 0 && ncols > 0 && f < 4 && shrink_ok(v, 2 * f)) {
+            int64_t tm = v[0] / f;
+            int64_t wgs = (ncols + v[1] - 1) / v[1] * ((m + tm - 1) / tm) * batch;
+            if (wgs >= want) break;
+            f *= 2;
+        }
+    } else if (!shrink_ok(v, f)) {
+        f = 1;
     }
+    v[0] /= f;
+    v[3] /= f;
     pl->tm = v[0];
     pl->tn = v[1];
     pl->tk = v[2];
     pl->wgs = (v[0] / v[3]) * (v[1] / v[4]);
     pl->bwg = v[6];
     pl->gpc = v[7];
-    snprintf(pl->defines, sizeof pl->defines, "-DTM=%d -DTN=%d -DTK=%d -DWPTM=%d -DWPTN=%d -DAPAD=%d -DBWG=%d",
-             v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+    snprintf(pl->defines, sizeof pl->defines,
+             "-DTM=%d -DTN=%d -DTK=%d -DWPTM=%d -DWPTN=%d -DAPAD=%d -DBWG=%d -DVEC=%d -DDBUF=%d", v[0], v[1],
+             v[2], v[3], v[4], v[5], v[6], v[8], v[9]);
     return MEDCL_OK;
+}
+
+static medcl_status plan_get(const medcl_context *ctx, int m, int64_t ncols, int64_t batch, conv_plan *pl) {
+    return plan_make(ctx, m, 0, ncols, batch, pl);
 }
 
 /* ---- geometry and checks ---- */
@@ -305,16 +338,15 @@ cleanup:
     return st;
 }
 
-/* Offsets table of the gathers (conv_ktable). */
-static medcl_status ktable(medcl_context *ctx, const conv_plan *pl, const conv_geom *g, int mode,
-                           medcl_tensor **out) {
+/* Offsets table of the forward / weight gathers (conv_ktable), K = Cin/g * kernel volume. */
+static medcl_status ktable(medcl_context *ctx, const conv_plan *pl, const conv_geom *g, medcl_tensor **out) {
     medcl_status st = MEDCL_OK;
     int kvol = g->k[0] * g->k[1] * g->k[2];
-    int K = mode ? (g->Cout / g->groups) * kvol : (g->Cin / g->groups) * kvol;
+    int K = (g->Cin / g->groups) * kvol;
     medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
     d.dtype = MEDCL_DTYPE_I32;
     d.ndim = 1;
-    d.shape[0] = (int64_t)K * (mode ? 5 : 4);
+    d.shape[0] = (int64_t)K * 4;
     d.name = "conv.ktable";
     MEDCL_TRY(medcl_tensor_create(ctx, &d, out));
     cl_kernel k;
@@ -328,18 +360,60 @@ static medcl_status ktable(medcl_context *ctx, const conv_plan *pl, const conv_g
     ARGI(k, i, g->dil[0]);
     ARGI(k, i, g->dil[1]);
     ARGI(k, i, g->dil[2]);
-    if (mode) {
-        ARGI(k, i, g->Do * g->Ho * g->Wo);
-        ARGI(k, i, g->Ho * g->Wo);
-        ARGI(k, i, g->Wo);
-    } else {
-        ARGI(k, i, g->Di * g->Hi * g->Wi);
-        ARGI(k, i, g->Hi * g->Wi);
-        ARGI(k, i, g->Wi);
-    }
-    ARGI(k, i, mode);
-    ARGI(k, i, (g->Cin / g->groups) * kvol);
+    ARGI(k, i, g->Di * g->Hi * g->Wi);
+    ARGI(k, i, g->Hi * g->Wi);
+    ARGI(k, i, g->Wi);
     MEDCL_TRY(medcl_launch_1d(ctx, k, (size_t)K));
+cleanup:
+    return st;
+}
+
+/* Taps of one axis that serve inputs of residue r (i = r mod s) in backward-data: the kk with
+ * kk*dil = r + pad (mod s). The same rule as phase_taps in cl/conv.cl. */
+static int phase_tap_count(int r, int pad, int s, int dil, int kA) {
+    int n = 0;
+    for (int kk = 0; kk < kA; kk++)
+        if ((kk * dil) % s == (r + pad) % s) n++;
+    return n;
+}
+
+/* Largest tap count over the residues of axis a. */
+static int phase_tap_max(const conv_geom *g, int a) {
+    int best = 0;
+    for (int r = 0; r < g->s[a]; r++) {
+        int n = phase_tap_count(r, g->p[a], g->s[a], g->dil[a], g->k[a]);
+        if (n > best) best = n;
+    }
+    return best;
+}
+
+/* Phase tables of backward-data (conv_ktable_phase): nph * Kmax int4 entries, then nph * Kmax
+ * weight offsets, then nph per-phase K; Kmax = Cout/g * the largest phase's taps. */
+static medcl_status ktable_phase(medcl_context *ctx, const conv_plan *pl, const conv_geom *g, int Kmax, int nph,
+                                 medcl_tensor **out) {
+    medcl_status st = MEDCL_OK;
+    medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
+    d.dtype = MEDCL_DTYPE_I32;
+    d.ndim = 1;
+    d.shape[0] = (int64_t)Kmax * nph * 5 + nph;
+    d.name = "conv.ktable_phase";
+    MEDCL_TRY(medcl_tensor_create(ctx, &d, out));
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl->defines, "conv_ktable_phase", &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, *out));
+    ARGI(k, i, Kmax);
+    ARGI(k, i, nph);
+    ARGI(k, i, g->Cout / g->groups);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->k[a]);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->s[a]);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->p[a]);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->dil[a]);
+    ARGI(k, i, g->Do * g->Ho * g->Wo);
+    ARGI(k, i, g->Ho * g->Wo);
+    ARGI(k, i, g->Wo);
+    ARGI(k, i, (g->Cin / g->groups) * g->k[0] * g->k[1] * g->k[2]);
+    MEDCL_TRY(medcl_launch_1d(ctx, k, (size_t)Kmax * nph));
 cleanup:
     return st;
 }
@@ -375,7 +449,7 @@ static medcl_status run_fwd(const char *op, const conv_geom *g, const medcl_tens
     conv_plan pl;
     int Mg = g->Cout / g->groups, Cg = g->Cin / g->groups;
     int So = g->Do * g->Ho * g->Wo;
-    MEDCL_TRY(plan_get(ctx, Mg, &pl));
+    MEDCL_TRY(plan_get(ctx, Mg, (int64_t)g->N * So, g->groups, &pl));
     if (is_1x1(g)) {
         /* per group: Y_n (Mg x S) = W_g (Mg x Cg) . X_n (Cg x S), batched over n */
         cl_command_queue q = ctx->queue;
@@ -393,7 +467,7 @@ static medcl_status run_fwd(const char *op, const conv_geom *g, const medcl_tens
         if (b || act != MEDCL_ACT_NONE) MEDCL_TRY(bias_act(ctx, &pl, y, b, g->Cout, So, act, slope));
         goto cleanup;
     }
-    MEDCL_TRY(ktable(ctx, &pl, g, 0, &kt));
+    MEDCL_TRY(ktable(ctx, &pl, g, &kt));
     cl_kernel k;
     MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_fwd", &k));
     cl_uint i = 0;
@@ -427,8 +501,11 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
     conv_plan pl;
     int Cog = g->Cout / g->groups, Cg = g->Cin / g->groups;
     int Si = g->Di * g->Hi * g->Wi;
-    MEDCL_TRY(plan_get(ctx, Cg, &pl));
-    int kvol = g->k[0] * g->k[1] * g->k[2];
+    /* stride phases (below): nph GEMMs of up to N * Ts columns each */
+    int nph = g->s[0] * g->s[1] * g->s[2];
+    size_t Ts = (size_t)((g->Di + g->s[0] - 1) / g->s[0]) * (size_t)((g->Hi + g->s[1] - 1) / g->s[1]) *
+                (size_t)((g->Wi + g->s[2] - 1) / g->s[2]);
+    MEDCL_TRY(plan_get(ctx, Cg, (int64_t)g->N * (int64_t)Ts, (int64_t)g->groups * nph, &pl));
     if (is_1x1(g)) {
         /* per group: dX_n (Cg x S) = W_g^T (Cg x Cog) . dY_n (Cog x S) */
         cl_command_queue q = ctx->queue;
@@ -446,7 +523,10 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
         if (b || act != MEDCL_ACT_NONE) MEDCL_TRY(bias_act(ctx, &pl, dx, b, g->Cin, Si, act, slope));
         goto cleanup;
     }
-    MEDCL_TRY(ktable(ctx, &pl, g, 1, &kt));
+    /* stride-phase split: one dense GEMM per residue class of the input position mod stride,
+     * over that class's taps only (all taps when the stride is 1) */
+    int Kmax = Cog * phase_tap_max(g, 0) * phase_tap_max(g, 1) * phase_tap_max(g, 2);
+    MEDCL_TRY(ktable_phase(ctx, &pl, g, Kmax > 0 ? Kmax : 1, nph, &kt));
     cl_kernel k;
     MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bwd_data", &k));
     cl_uint i = 0;
@@ -457,13 +537,13 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
     MEDCL_CL(medcl_arg_tensor(k, &i, kt));
     MEDCL_TRY(set_geom_args(k, &i, g));
     ARGI(k, i, g->groups);
-    ARGI(k, i, Cog * kvol);
-    ARGI(k, i, kvol);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->k[a]);
+    ARGI(k, i, Kmax > 0 ? Kmax : 1);
     ARGI(k, i, b != NULL);
     ARGI(k, i, act);
     ARGF(k, i, slope);
-    size_t gl[3] = {round_up((size_t)g->N * Si, (size_t)pl.tn) / pl.tn * pl.wgs,
-                    round_up((size_t)Cg, (size_t)pl.tm) / pl.tm, (size_t)g->groups};
+    size_t gl[3] = {round_up((size_t)g->N * Ts, (size_t)pl.tn) / pl.tn * pl.wgs,
+                    round_up((size_t)Cg, (size_t)pl.tm) / pl.tm, (size_t)g->groups * (size_t)nph};
     size_t lo[3] = {(size_t)pl.wgs, 1, 1};
     MEDCL_TRY(medcl_launch(ctx, k, 3, gl, lo, NULL));
 cleanup:
@@ -487,7 +567,7 @@ static medcl_status run_bwd_weight(const char *op, const conv_geom *g, const med
     medcl_context *ctx = x->ctx;
     conv_plan pl;
     int Cog = g->Cout / g->groups, Cg = g->Cin / g->groups;
-    MEDCL_TRY(plan_get(ctx, Cog, &pl));
+    MEDCL_TRY(plan_get(ctx, Cog, 0, 1, &pl)); /* the reduction is chunked to fill the device */
     int kvol = g->k[0] * g->k[1] * g->k[2];
     int So = g->Do * g->Ho * g->Wo;
     int Ncol = Cg * kvol;
@@ -663,7 +743,7 @@ medcl_status medcl_conv_transpose_backward_weight(const medcl_tensor *x, const m
         gb.Ho = g.Hi;
         gb.Wo = g.Wi;
         conv_plan pl;
-        MEDCL_TRY(plan_get(x->ctx, 0, &pl));
+        MEDCL_TRY(plan_get(x->ctx, 0, 0, 1, &pl));
         cl_kernel kb;
         MEDCL_TRY(medcl_kernel_get(x->ctx, PROG, pl.defines, "conv_bias_grad", &kb));
         cl_uint i = 0;
@@ -681,10 +761,17 @@ cleanup:
 
 medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
-    conv_plan wide, narrow;
-    medcl_status st = plan_get(ctx, 0, &wide);
-    if (st == MEDCL_OK) st = plan_get(ctx, 1, &narrow);
-    if (st == MEDCL_OK) st = add(acc, PROG, wide.defines);
-    if (st == MEDCL_OK) st = add(acc, PROG, narrow.defines);
+    medcl_status st = MEDCL_OK;
+    char seen[3][192];
+    int nseen = 0;
+    for (int i = 0; i < 3 && st == MEDCL_OK; i++) {
+        conv_plan pl;
+        st = plan_make(ctx, 0, shrink_factors[i], 0, 1, &pl);
+        bool dup = false;
+        for (int j = 0; j < nseen; j++) dup = dup || !strcmp(seen[j], pl.defines);
+        if (st != MEDCL_OK || dup) continue;
+        snprintf(seen[nseen++], sizeof seen[0], "%s", pl.defines);
+        st = add(acc, PROG, pl.defines);
+    }
     return st;
 }
