@@ -446,7 +446,13 @@ int main(int argc, char **argv) {
         double gemm_gf = 0;
         cl_int err;
         cl_context cl = medcl_context_cl_context(ctx);
-        if (oponly <= 0) {
+        /* CLBlast indexes with 32 bits and the device caps one allocation: skip the
+         * comparison (reported as n/a) where an operand would exceed either (3D L0: the
+         * K x N matrix alone is 14.5 GB and crashed the H100's queue) */
+        const size_t cap = (size_t)1 << 31;
+        size_t maxa = (size_t)medcl_context_device(ctx)->max_alloc;
+        bool fits = M * K * 4 < cap && K * N * 4 < cap && M * N * 4 < cap && K * N * 4 <= maxa;
+        if (oponly <= 0 && fits) {
             r.A = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * K * 4, NULL, &err);
             r.B = clCreateBuffer(cl, CL_MEM_READ_WRITE, K * N * 4, NULL, &err);
             r.C = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * N * 4, NULL, &err);

@@ -77,7 +77,9 @@ static const char *fma_src =
     "    x4 = fma(x4, a, b); x5 = fma(x5, a, b); x6 = fma(x6, a, b); x7 = fma(x7, a, b);\n"
     "  }\n"
     "  CAT(float, V) s = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;\n"
-    "  out[get_global_id(0)] = dot(s.lo.lo, (float4)(1.0f));\n"
+    "  float r = 0.0f;\n"
+    "  for (int i = 0; i < V; i++) r += ((float *)&s)[i]; /* every lane is live */\n"
+    "  out[get_global_id(0)] = r;\n"
     "}\n";
 
 double bu_fma_peak_gflops(medcl_context *ctx) {
