@@ -287,11 +287,139 @@ static void test_load_file(void **state) {
     assert_non_null(strstr(medcl_last_error(), "absent.json"));
 }
 
+/* regularizers, continual and evaluation sections: values, defaults, the JSON round trip */
+static void test_generalization_sections(void **state) {
+    (void)state;
+    const char *text =
+        "{\"task\": \"segmentation\",\n"
+        " \"dataset\": {\"kind\": \"phantom\", \"scanners\": [\"site_a\", \"site_b\", \"site_c\"]},\n"
+        " \"model\": {\"levels\": 3},\n"
+        " \"regularizers\": {\"dropout\": [0.0, 0.1, 0.3], \"label_smoothing\": 0.1,\n"
+        "                  \"mixup\": {\"alpha\": 0.4, \"p\": 0.5}, \"cutmix\": {\"alpha\": 1.0},\n"
+        "                  \"adversarial\": {\"method\": \"pgd\", \"epsilon\": 0.1, \"alpha\": 0.02, \"steps\": 5,\n"
+        "                                  \"weight\": 0.3, \"random_start\": false}},\n"
+        " \"continual\": {\"method\": \"lwf\", \"lambda\": 2.5, \"temperature\": 3, \"replay_fraction\": 0.5,\n"
+        "               \"fisher_batches\": 4, \"domains\": [\"site_a\", \"site_c\", \"site_b\"]},\n"
+        " \"evaluation\": {\"domains\": true, \"bootstrap\": 200,\n"
+        "                \"robustness\": {\"method\": \"pgd\", \"epsilon\": [0.05, 0.1], \"steps\": 4}}}";
+    if (parse(text) != MEDCL_OK) fail_msg("%s", medcl_last_error());
+    assert_int_equal(cfg.dataset.n_scanners, 3);
+    assert_string_equal(cfg.dataset.scanners[2], "site_c");
+    assert_int_equal(cfg.regularizers.n_dropout, 3);
+    assert_true(cli_dropout_at(&cfg, 0) == 0.0 && cli_dropout_at(&cfg, 2) == 0.3);
+    assert_true(cfg.regularizers.label_smoothing == 0.1);
+    assert_true(cfg.regularizers.mixup_alpha == 0.4 && cfg.regularizers.mixup_p == 0.5);
+    assert_true(cfg.regularizers.cutmix_alpha == 1.0 && cfg.regularizers.cutmix_p == 1.0); /* p defaults to 1 */
+    assert_int_equal(cfg.regularizers.adversarial.method, MEDCL_ADV_PGD);
+    assert_true(cfg.regularizers.adversarial.epsilon == 0.1f);
+    assert_int_equal(cfg.regularizers.adversarial.steps, 5);
+    assert_false(cfg.regularizers.adversarial.random_start);
+    assert_int_equal(medcl_adv_config_check(&cfg.regularizers.adversarial), MEDCL_OK);
+    assert_int_equal(cfg.continual.method, CLI_CONTINUAL_LWF);
+    assert_true(cfg.continual.lambda == 2.5 && cfg.continual.temperature == 3.0);
+    assert_int_equal(cfg.continual.n_domains, 3);
+    assert_string_equal(cfg.continual.domains[1], "site_c");
+    assert_true(cfg.evaluation.domains);
+    assert_int_equal(cfg.evaluation.bootstrap, 200);
+    assert_int_equal(cfg.evaluation.robust_method, MEDCL_ADV_PGD);
+    assert_int_equal(cfg.evaluation.n_epsilons, 2);
+    char *json = NULL;
+    assert_int_equal(cli_config_to_json(&cfg, &json), MEDCL_OK);
+    cli_config a = cfg;
+    if (parse(json) != MEDCL_OK) fail_msg("%s\n%s", medcl_last_error(), json);
+    assert_memory_equal(&a, &cfg, sizeof a);
+    free(json);
+    /* one dropout rate for every stage; defaults: no regularizer, no continual stages */
+    if (parse(SEG2D ", \"regularizers\": {\"dropout\": 0.25}}") != MEDCL_OK) fail_msg("%s", medcl_last_error());
+    assert_true(cli_dropout_at(&cfg, 4) == 0.25);
+    assert_int_equal(cfg.continual.method, CLI_CONTINUAL_NONE);
+    assert_int_equal(cfg.regularizers.adversarial.method, MEDCL_ADV_NONE);
+    assert_true(cfg.regularizers.mixup_p == 0.0 && cfg.regularizers.cutmix_p == 0.0);
+    assert_false(cfg.evaluation.domains);
+}
+
+/* every error of the new sections names its JSON path and value */
+static void test_generalization_errors(void **state) {
+    (void)state;
+#define PH "{\"task\": \"segmentation\", \"dataset\": {\"kind\": \"phantom\"}, "
+    static const struct {
+        const char *json, *a, *b;
+    } cases[] = {
+        {PH "\"regularizers\": {\"dropout\": 1.0}}", "$.regularizers.dropout = 1", "[0, 1)"},
+        {PH "\"regularizers\": {\"dropout\": [0.1, \"x\"]}}", "$.regularizers.dropout[1] = \"x\"", NULL},
+        {PH "\"regularizers\": {\"dropout\": [0.1, 0.2]}}", "$.regularizers.dropout", "model.levels is 5"},
+        {PH "\"regularizers\": {\"dropout\": true}}", "$.regularizers.dropout = true", NULL},
+        {PH "\"regularizers\": {\"label_smoothing\": 1}}", "$.regularizers.label_smoothing = 1", NULL},
+        {PH "\"loss\": \"dice\", \"regularizers\": {\"label_smoothing\": 0.1}}", "$.regularizers.label_smoothing",
+         "cross-entropy"},
+        {PH "\"regularizers\": {\"mixup\": {\"alpha\": 0}}}", "$.regularizers.mixup.alpha = 0", "(0, 1000]"},
+        {PH "\"regularizers\": {\"cutmix\": {\"p\": 2}}}", "$.regularizers.cutmix.p = 2", NULL},
+        {PH "\"regularizers\": {\"cutmix\": {\"beta\": 2}}}", "$.regularizers.cutmix.beta: unknown key", NULL},
+        {PH "\"regularizers\": {\"adversarial\": {\"epsilon\": 0.1}}}", "$.regularizers.adversarial.method: missing",
+         NULL},
+        {PH "\"regularizers\": {\"adversarial\": {\"method\": \"cw\"}}}", "$.regularizers.adversarial.method = \"cw\"",
+         "\"fgsm\""},
+        {PH "\"regularizers\": {\"adversarial\": {\"method\": \"fgsm\", \"epsilon\": -0.1}}}",
+         "$.regularizers.adversarial.epsilon = -0.1", NULL},
+        {PH "\"regularizers\": {\"adversarial\": {\"method\": \"pgd\", \"steps\": 0}}}",
+         "$.regularizers.adversarial.steps = 0", NULL},
+        {PH "\"regularizers\": {\"adversarial\": {\"method\": \"fgsm\", \"weight\": 1.5}}}",
+         "$.regularizers.adversarial.weight = 1.5", NULL},
+        {PH "\"regularizers\": {\"weight_decay\": 1}}", "$.regularizers.weight_decay: unknown key", NULL},
+        {PH "\"continual\": {\"domains\": [\"a\", \"b\"]}}", "$.continual.method: missing", NULL},
+        {PH "\"continual\": {\"method\": \"si\", \"domains\": [\"a\", \"b\"]}}", "$.continual.method = \"si\"", NULL},
+        {PH "\"continual\": {\"method\": \"none\", \"domains\": [\"a\", \"b\"]}}", "$.continual.method = \"none\"",
+         NULL},
+        {PH "\"continual\": {\"method\": \"ewc\"}}", "$.continual.domains: missing", NULL},
+        {PH "\"continual\": {\"method\": \"ewc\", \"domains\": [\"a\"]}}", "$.continual.domains", "2.."},
+        {PH "\"continual\": {\"method\": \"ewc\", \"domains\": [\"a\", \"a\"]}}", "$.continual.domains[1] = \"a\"",
+         "listed twice"},
+        {PH "\"continual\": {\"method\": \"ewc\", \"domains\": [\"a\", 3]}}", "$.continual.domains[1] = 3", NULL},
+        {PH "\"continual\": {\"method\": \"ewc\", \"lambda\": -1, \"domains\": [\"a\", \"b\"]}}",
+         "$.continual.lambda = -1", NULL},
+        {PH "\"continual\": {\"method\": \"lwf\", \"temperature\": 0, \"domains\": [\"a\", \"b\"]}}",
+         "$.continual.temperature = 0", NULL},
+        {PH "\"continual\": {\"method\": \"replay\", \"replay_fraction\": 1.5, \"domains\": [\"a\", \"b\"]}}",
+         "$.continual.replay_fraction = 1.5", NULL},
+        {PH "\"continual\": {\"method\": \"ewc\", \"fisher_batches\": 0, \"domains\": [\"a\", \"b\"]}}",
+         "$.continual.fisher_batches = 0", NULL},
+        {PH "\"evaluation\": {\"domains\": 1}}", "$.evaluation.domains = 1", "true or false"},
+        {PH "\"evaluation\": {\"bootstrap\": 5}}", "$.evaluation.bootstrap = 5", NULL},
+        {PH "\"evaluation\": {\"robustness\": {\"method\": \"fgsm\"}}}", "$.evaluation.robustness.epsilon: missing",
+         NULL},
+        {PH "\"evaluation\": {\"robustness\": {\"epsilon\": [0.1, 0]}}}", "$.evaluation.robustness.epsilon[1] = 0",
+         NULL},
+        {PH "\"evaluation\": {\"robustness\": {\"method\": \"x\", \"epsilon\": [0.1]}}}",
+         "$.evaluation.robustness.method = \"x\"", NULL},
+    };
+#undef PH
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        printf("  case %zu\n", i);
+        expect_error(parse(cases[i].json), cases[i].a, cases[i].b);
+    }
+    /* cross-section rules */
+    expect_error(parse("{\"task\": \"segmentation\", \"dataset\": {\"kind\": \"nnunet\", \"path\": \"/d\", "
+                       "\"scanners\": [\"noise\"]}, \"training\": {\"patch\": [64, 64]}}"),
+                 "$.dataset.scanners", "demo-brain");
+    expect_error(parse("{\"task\": \"segmentation\", \"dataset\": {\"kind\": \"phantom\", \"scanners\": [\"mri\"]}}"),
+                 "$.dataset.scanners[0] = \"mri\"", "\"site_a\"");
+    expect_error(parse("{\"task\": \"segmentation\", \"dataset\": {\"kind\": \"phantom\", \"scanners\": [\"noise\", "
+                       "\"noise\"]}}"),
+                 "$.dataset.scanners[1] = \"noise\"", "listed twice");
+    expect_error(parse("{\"task\": \"segmentation\", \"dataset\": {\"kind\": \"phantom\", \"train_domains\": [\"a\"]}, "
+                       "\"continual\": {\"method\": \"ewc\", \"domains\": [\"a\", \"b\"]}}"),
+                 "$.dataset.train_domains", "continual");
+    expect_error(parse("{\"task\": \"classification\", \"dataset\": {\"kind\": \"classification-csv\", \"path\": \"x.csv\"}, "
+                       "\"training\": {\"patch\": [32, 32]}, \"regularizers\": {\"mixup\": {\"alpha\": 1}}}"),
+                 "$.regularizers", "segmentation only");
+}
+
 /* every committed example config parses */
 static void test_examples_parse(void **state) {
     (void)state;
-    const char *names[] = {"seg2d.json", "seg3d.json", "classify.json", "demo.json"};
-    for (int i = 0; i < 4; i++) {
+    const char *names[] = {"seg2d.json", "seg3d.json", "classify.json", "demo.json", "study_regularizers.json",
+                           "study_continual.json"};
+    for (int i = 0; i < 6; i++) {
         char path[1024];
         const char *data = getenv("MEDCL_TEST_DATA"); /* tests/data */
         if (!data) skip();
@@ -312,6 +440,8 @@ int main(void) {
         cmocka_unit_test_teardown(test_malformed_json, teardown),
         cmocka_unit_test_teardown(test_overrides, teardown),
         cmocka_unit_test_teardown(test_load_file, teardown),
+        cmocka_unit_test_teardown(test_generalization_sections, teardown),
+        cmocka_unit_test_teardown(test_generalization_errors, teardown),
         cmocka_unit_test_teardown(test_examples_parse, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

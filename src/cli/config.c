@@ -29,6 +29,11 @@ static const char *const LR_KINDS[] = {"constant", "step", "poly", "cosine", NUL
 static const char *const DECODERS[] = {"upsample", "transposed", NULL}; /* index = transposed */
 /* medcl_norm_scheme order (data.h) */
 static const char *const NORM_SCHEMES[] = {"zscore", "CT", "rescale_to_0_1", "noNorm", "rgb_to_0_1", NULL};
+static const char *const CONTINUAL[] = {"none", "finetune", "ewc", "lwf", "replay", NULL};
+static const char *const ADV[] = {"none", "fgsm", "pgd", NULL}; /* medcl_adv_method order */
+/* simulated scanners of built-in data (trainer.c applies them) */
+static const char *const SCANNERS[] = {"clean", "bias_field", "noise", "contrast_gamma", "blur_lowres",
+                                       "site_a", "site_b", "site_c", NULL};
 
 const char *cli_task_str(cli_task t) { return (unsigned)t < CLI_TASK_COUNT ? TASKS[t] : "?"; }
 const char *cli_dataset_kind_str(cli_dataset_kind k) {
@@ -38,6 +43,14 @@ const char *cli_norm_str(medcl_norm_kind k) { return (unsigned)k < MEDCL_NORM_KI
 const char *cli_activation_str(medcl_activation a) { return (unsigned)a < MEDCL_ACT_COUNT ? ACTS[a] : "?"; }
 const char *cli_loss_str(cli_loss l) { return (unsigned)l < CLI_LOSS_COUNT ? LOSSES[l] : "?"; }
 const char *cli_lr_kind_str(medcl_lr_kind k) { return (unsigned)k < MEDCL_LR_KIND_COUNT ? LR_KINDS[k] : "?"; }
+const char *cli_continual_str(cli_continual_method m) {
+    return (unsigned)m < CLI_CONTINUAL_COUNT ? CONTINUAL[m] : "?";
+}
+double cli_dropout_at(const cli_config *c, int s) {
+    if (c->regularizers.n_dropout <= 0) return 0.0;
+    if (c->regularizers.n_dropout == 1) return c->regularizers.dropout[0];
+    return s < c->regularizers.n_dropout ? c->regularizers.dropout[s] : 0.0;
+}
 
 /* ------------------------------------------------------------------ defaults */
 
@@ -84,6 +97,20 @@ void cli_config_init(cli_config *c) {
     c->validation.step = 0.5;
     c->validation.mirror = false;
     c->validation.max_cases = 0;
+    static const medcl_adv_config ac = MEDCL_ADV_CONFIG_INIT;
+    memcpy(&c->regularizers.adversarial, &ac, sizeof ac);
+    c->regularizers.adversarial.method = MEDCL_ADV_NONE;
+    c->regularizers.adversarial.steps = 3;
+    c->regularizers.mixup_alpha = 0.4;
+    c->regularizers.cutmix_alpha = 1.0;
+    c->continual.method = CLI_CONTINUAL_NONE;
+    c->continual.lambda = 1.0;
+    c->continual.temperature = 2.0;
+    c->continual.replay_fraction = 0.25;
+    c->continual.fisher_batches = 8;
+    c->evaluation.bootstrap = 1000;
+    c->evaluation.robust_method = MEDCL_ADV_NONE;
+    c->evaluation.robust_steps = 3;
     c->seed = 0;
 }
 
@@ -236,7 +263,8 @@ static medcl_status missing(const pctx *p, const char *path, const char *why) {
 
 static medcl_status parse_dataset(const pctx *p, const cJSON *d, cli_config *c) {
     static const char *const keys[] = {"kind", "path", "images", "labels", "num_classes", "fold", "folds",
-                                       "train_domains", "cases", "size", "downsample", "normalization", NULL};
+                                       "train_domains", "cases", "size", "downsample", "normalization", "scanners",
+                                       NULL};
     const char *path = "$.dataset";
     TRY(check_keys(p, d, path, keys));
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(d, "kind");
@@ -275,6 +303,23 @@ static medcl_status parse_dataset(const pctx *p, const cJSON *d, cli_config *c) 
             snprintf(c->dataset.train_domains[i], 64, "%s", it->valuestring);
         }
         c->dataset.n_train_domains = i;
+    }
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(d, "scanners");
+    if (sc) {
+        if (!cJSON_IsArray(sc) || cJSON_GetArraySize(sc) < 1 || cJSON_GetArraySize(sc) > CLI_CONFIG_MAX_SCANNERS)
+            return bad_value(p, "$.dataset.scanners", sc, "expected an array of 1..%d scanner names",
+                             CLI_CONFIG_MAX_SCANNERS);
+        int i = 0;
+        for (const cJSON *it = sc->child; it; it = it->next, i++) {
+            char jp[64];
+            int si = 0;
+            snprintf(jp, sizeof jp, "$.dataset.scanners[%d]", i);
+            TRY(enum_of(p, it, jp, SCANNERS, &si));
+            for (int j = 0; j < i; j++)
+                if (!strcmp(c->dataset.scanners[j], SCANNERS[si])) return bad_value(p, jp, it, "listed twice");
+            snprintf(c->dataset.scanners[i], sizeof c->dataset.scanners[i], "%s", SCANNERS[si]);
+        }
+        c->dataset.n_scanners = i;
     }
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(d, "normalization");
     if (nm) {
@@ -524,11 +569,145 @@ static medcl_status apply_set(const pctx *p, cJSON *root, const char *set) {
     return medcl_fail(MEDCL_ERR_INVALID_ARG, "--set %s: empty key", set);
 }
 
+/* {"alpha": a, "p": p} of mixup / cutmix */
+static medcl_status parse_mix(const pctx *p, const cJSON *m, const char *path, double *alpha, double *prob) {
+    static const char *const keys[] = {"alpha", "p", NULL};
+    TRY(check_keys(p, m, path, keys));
+    TRY(get_num(p, m, path, "alpha", alpha, 0.0, true, 1000.0));
+    *prob = 1.0;
+    TRY(get_num(p, m, path, "p", prob, 0.0, false, 1.0));
+    return MEDCL_OK;
+}
+
+static medcl_status parse_regularizers(const pctx *p, const cJSON *r, cli_config *c) {
+    static const char *const keys[] = {"dropout", "label_smoothing", "mixup", "cutmix", "adversarial", NULL};
+    const char *path = "$.regularizers";
+    TRY(check_keys(p, r, path, keys));
+    const cJSON *dr = cJSON_GetObjectItemCaseSensitive(r, "dropout");
+    if (dr) {
+        if (cJSON_IsNumber(dr)) {
+            if (!(dr->valuedouble >= 0.0 && dr->valuedouble < 1.0))
+                return bad_value(p, "$.regularizers.dropout", dr, "must be in [0, 1)");
+            c->regularizers.n_dropout = 1;
+            c->regularizers.dropout[0] = dr->valuedouble;
+        } else if (cJSON_IsArray(dr) && cJSON_GetArraySize(dr) >= 1 && cJSON_GetArraySize(dr) <= MEDCL_UNET_MAX_LEVELS) {
+            int i = 0;
+            for (const cJSON *it = dr->child; it; it = it->next, i++) {
+                char jp[64];
+                snprintf(jp, sizeof jp, "$.regularizers.dropout[%d]", i);
+                if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0.0 && it->valuedouble < 1.0))
+                    return bad_value(p, jp, it, "expected a rate in [0, 1)");
+                c->regularizers.dropout[i] = it->valuedouble;
+            }
+            c->regularizers.n_dropout = i;
+        } else {
+            return bad_value(p, "$.regularizers.dropout", dr, "expected a rate in [0, 1) or an array of 1..%d rates "
+                             "(one per U-Net stage)", MEDCL_UNET_MAX_LEVELS);
+        }
+    }
+    TRY(get_num(p, r, path, "label_smoothing", &c->regularizers.label_smoothing, 0.0, false, 0.999));
+    const cJSON *mx = cJSON_GetObjectItemCaseSensitive(r, "mixup");
+    if (mx) TRY(parse_mix(p, mx, "$.regularizers.mixup", &c->regularizers.mixup_alpha, &c->regularizers.mixup_p));
+    const cJSON *cm = cJSON_GetObjectItemCaseSensitive(r, "cutmix");
+    if (cm) TRY(parse_mix(p, cm, "$.regularizers.cutmix", &c->regularizers.cutmix_alpha, &c->regularizers.cutmix_p));
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(r, "adversarial");
+    if (ad) {
+        static const char *const akeys[] = {"method", "epsilon", "alpha", "steps", "weight", "random_start", NULL};
+        const char *ap = "$.regularizers.adversarial";
+        medcl_adv_config *a = &c->regularizers.adversarial;
+        TRY(check_keys(p, ad, ap, akeys));
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(ad, "method");
+        if (!m) return missing(p, "$.regularizers.adversarial.method", "required: \"fgsm\", \"pgd\" or \"none\"");
+        int v = 0;
+        TRY(enum_of(p, m, "$.regularizers.adversarial.method", ADV, &v));
+        a->method = (medcl_adv_method)v;
+        double eps = a->epsilon, alpha = a->alpha, w = a->weight;
+        TRY(get_num(p, ad, ap, "epsilon", &eps, 0.0, true, 100.0));
+        TRY(get_num(p, ad, ap, "alpha", &alpha, 0.0, false, 100.0));
+        TRY(get_int(p, ad, ap, "steps", &a->steps, 1, 1000));
+        TRY(get_num(p, ad, ap, "weight", &w, 0.0, false, 1.0));
+        TRY(get_bool(p, ad, ap, "random_start", &a->random_start));
+        a->epsilon = (float)eps;
+        a->alpha = (float)alpha;
+        a->weight = (float)w;
+    }
+    return MEDCL_OK;
+}
+
+static medcl_status parse_continual(const pctx *p, const cJSON *k, cli_config *c) {
+    static const char *const keys[] = {"method", "lambda", "temperature", "replay_fraction", "fisher_batches",
+                                       "domains", NULL};
+    const char *path = "$.continual";
+    TRY(check_keys(p, k, path, keys));
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(k, "method");
+    if (!m) return missing(p, "$.continual.method", "required: \"finetune\", \"ewc\", \"lwf\" or \"replay\"");
+    int v = 0;
+    TRY(enum_of(p, m, "$.continual.method", CONTINUAL, &v));
+    if (v == CLI_CONTINUAL_NONE)
+        return bad_value(p, "$.continual.method", m, "expected one of \"finetune\", \"ewc\", \"lwf\", \"replay\" "
+                         "(leave out the section for one training run)");
+    c->continual.method = (cli_continual_method)v;
+    TRY(get_num(p, k, path, "lambda", &c->continual.lambda, 0.0, false, 1e12));
+    TRY(get_num(p, k, path, "temperature", &c->continual.temperature, 0.0, true, 1000.0));
+    TRY(get_num(p, k, path, "replay_fraction", &c->continual.replay_fraction, 0.0, false, 1.0));
+    TRY(get_int(p, k, path, "fisher_batches", &c->continual.fisher_batches, 1, 100000));
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(k, "domains");
+    if (!d) return missing(p, "$.continual.domains", "required: the domains in training order (at least 2)");
+    if (!cJSON_IsArray(d) || cJSON_GetArraySize(d) < 2 || cJSON_GetArraySize(d) > CLI_CONFIG_MAX_DOMAINS)
+        return bad_value(p, "$.continual.domains", d, "expected an array of 2..%d domain names", CLI_CONFIG_MAX_DOMAINS);
+    int i = 0;
+    for (const cJSON *it = d->child; it; it = it->next, i++) {
+        char jp[64];
+        snprintf(jp, sizeof jp, "$.continual.domains[%d]", i);
+        if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) >= 64)
+            return bad_value(p, jp, it, "expected a domain name (1..63 characters)");
+        for (int j = 0; j < i; j++)
+            if (!strcmp(c->continual.domains[j], it->valuestring)) return bad_value(p, jp, it, "listed twice");
+        snprintf(c->continual.domains[i], 64, "%s", it->valuestring);
+    }
+    c->continual.n_domains = i;
+    return MEDCL_OK;
+}
+
+static medcl_status parse_evaluation(const pctx *p, const cJSON *e, cli_config *c) {
+    static const char *const keys[] = {"domains", "bootstrap", "robustness", NULL};
+    const char *path = "$.evaluation";
+    TRY(check_keys(p, e, path, keys));
+    TRY(get_bool(p, e, path, "domains", &c->evaluation.domains));
+    TRY(get_int(p, e, path, "bootstrap", &c->evaluation.bootstrap, 10, 1000000));
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(e, "robustness");
+    if (r) {
+        static const char *const rkeys[] = {"method", "epsilon", "steps", NULL};
+        const char *rp = "$.evaluation.robustness";
+        TRY(check_keys(p, r, rp, rkeys));
+        int v = MEDCL_ADV_FGSM;
+        TRY(get_enum(p, r, rp, "method", ADV, &v));
+        c->evaluation.robust_method = (medcl_adv_method)v;
+        TRY(get_int(p, r, rp, "steps", &c->evaluation.robust_steps, 1, 1000));
+        const cJSON *ep = cJSON_GetObjectItemCaseSensitive(r, "epsilon");
+        if (!ep) return missing(p, "$.evaluation.robustness.epsilon", "required: an array of radii > 0");
+        if (!cJSON_IsArray(ep) || cJSON_GetArraySize(ep) < 1 || cJSON_GetArraySize(ep) > CLI_CONFIG_MAX_EPSILONS)
+            return bad_value(p, "$.evaluation.robustness.epsilon", ep, "expected an array of 1..%d radii",
+                             CLI_CONFIG_MAX_EPSILONS);
+        int i = 0;
+        for (const cJSON *it = ep->child; it; it = it->next, i++) {
+            char jp[64];
+            snprintf(jp, sizeof jp, "$.evaluation.robustness.epsilon[%d]", i);
+            if (!cJSON_IsNumber(it) || !(it->valuedouble > 0.0 && it->valuedouble <= 100.0))
+                return bad_value(p, jp, it, "expected a radius in (0, 100]");
+            c->evaluation.epsilons[i] = it->valuedouble;
+        }
+        c->evaluation.n_epsilons = i;
+    }
+    return MEDCL_OK;
+}
+
 /* ------------------------------------------------------------------ top level */
 
 static medcl_status parse_root(const pctx *p, cJSON *root, cli_config *c) {
     static const char *const keys[] = {"task", "dataset", "model", "augmentation", "optimizer", "schedule",
-                                       "loss", "training", "validation", "seed", "device", "output", NULL};
+                                       "loss", "training", "validation", "seed", "device", "output", "regularizers",
+                                       "continual", "evaluation", NULL};
     TRY(check_keys(p, root, "$", keys));
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "task");
     if (!t) return missing(p, "$.task", "required: \"segmentation\" or \"classification\"");
@@ -570,6 +749,12 @@ static medcl_status parse_root(const pctx *p, cJSON *root, cli_config *c) {
             return bad_value(p, "$.seed", sd, "expected an integer in 0..2^53");
         c->seed = (uint64_t)sd->valuedouble;
     }
+    const cJSON *rg = cJSON_GetObjectItemCaseSensitive(root, "regularizers");
+    if (rg) TRY(parse_regularizers(p, rg, c));
+    const cJSON *ct = cJSON_GetObjectItemCaseSensitive(root, "continual");
+    if (ct) TRY(parse_continual(p, ct, c));
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(root, "evaluation");
+    if (ev) TRY(parse_evaluation(p, ev, c));
     const cJSON *dv = cJSON_GetObjectItemCaseSensitive(root, "device");
     if (dv && !cJSON_IsNull(dv)) TRY(get_str(p, root, "$", "device", c->device, sizeof c->device));
     TRY(get_str(p, root, "$", "output", c->output, sizeof c->output));
@@ -612,6 +797,31 @@ static medcl_status parse_root(const pctx *p, cJSON *root, cli_config *c) {
     if (c->n_norm && c->model.in_channels && c->n_norm != c->model.in_channels)
         return bad_value(p, "$.dataset.normalization", cJSON_GetObjectItemCaseSensitive(d, "normalization"),
                          "has %d entries, model.in_channels is %d", c->n_norm, c->model.in_channels);
+    if (c->dataset.n_scanners && !builtin)
+        return bad_value(p, "$.dataset.scanners", cJSON_GetObjectItemCaseSensitive(d, "scanners"),
+                         "simulated scanners need dataset kind \"demo-brain\" or \"phantom\"");
+    bool mix = c->regularizers.mixup_p > 0 || c->regularizers.cutmix_p > 0;
+    if (c->task == CLI_TASK_CLASSIFICATION) {
+        if (mix)
+            return bad_value(p, "$.regularizers", rg, "mixup and cutmix are implemented for segmentation only");
+        if (c->regularizers.n_dropout)
+            return bad_value(p, "$.regularizers.dropout", cJSON_GetObjectItemCaseSensitive(rg, "dropout"),
+                             "dropout is placed in the U-Net stages (segmentation only)");
+    }
+    if (c->regularizers.n_dropout > 1 && c->regularizers.n_dropout != c->model.levels)
+        return bad_value(p, "$.regularizers.dropout", cJSON_GetObjectItemCaseSensitive(rg, "dropout"),
+                         "has %d rates, model.levels is %d (one rate per stage, or one number)",
+                         c->regularizers.n_dropout, c->model.levels);
+    if (c->regularizers.label_smoothing > 0 && c->loss == CLI_LOSS_DICE)
+        return bad_value(p, "$.regularizers.label_smoothing",
+                         cJSON_GetObjectItemCaseSensitive(rg, "label_smoothing"),
+                         "applies to the cross-entropy; loss \"dice\" has none");
+    if (c->continual.method != CLI_CONTINUAL_NONE && c->dataset.n_train_domains)
+        return bad_value(p, "$.dataset.train_domains", cJSON_GetObjectItemCaseSensitive(d, "train_domains"),
+                         "cannot be combined with a continual section (its domains are the stages)");
+    if (c->evaluation.robust_method != MEDCL_ADV_NONE && c->task != CLI_TASK_SEGMENTATION)
+        return bad_value(p, "$.evaluation.robustness", cJSON_GetObjectItemCaseSensitive(ev, "robustness"),
+                         "robustness evaluation is implemented for segmentation only");
     c->schedule.lr0 = c->lr;
     c->schedule.total = c->training.epochs;
     return MEDCL_OK;
@@ -725,6 +935,11 @@ medcl_status cli_config_to_json(const cli_config *c, char **out) {
     cJSON_AddNumberToObject(d, "cases", c->dataset.cases);
     cJSON_AddNumberToObject(d, "size", c->dataset.size);
     cJSON_AddNumberToObject(d, "downsample", c->dataset.downsample);
+    if (c->dataset.n_scanners) {
+        cJSON *a = cJSON_AddArrayToObject(d, "scanners");
+        for (int i = 0; i < c->dataset.n_scanners; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateString(c->dataset.scanners[i]));
+    }
     if (c->n_norm) {
         cJSON *a = cJSON_AddArrayToObject(d, "normalization");
         for (int i = 0; i < c->n_norm; i++)
@@ -790,6 +1005,51 @@ medcl_status cli_config_to_json(const cli_config *c, char **out) {
     cJSON_AddNumberToObject(v, "step", c->validation.step);
     cJSON_AddBoolToObject(v, "mirror", c->validation.mirror);
     cJSON_AddNumberToObject(v, "max_cases", c->validation.max_cases);
+    cJSON *rg = cJSON_AddObjectToObject(r, "regularizers");
+    if (c->regularizers.n_dropout == 1) {
+        cJSON_AddNumberToObject(rg, "dropout", c->regularizers.dropout[0]);
+    } else if (c->regularizers.n_dropout > 1) {
+        cJSON *a = cJSON_AddArrayToObject(rg, "dropout");
+        for (int i = 0; i < c->regularizers.n_dropout; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(c->regularizers.dropout[i]));
+    }
+    cJSON_AddNumberToObject(rg, "label_smoothing", c->regularizers.label_smoothing);
+    cJSON *mx = cJSON_AddObjectToObject(rg, "mixup");
+    cJSON_AddNumberToObject(mx, "alpha", c->regularizers.mixup_alpha);
+    cJSON_AddNumberToObject(mx, "p", c->regularizers.mixup_p);
+    cJSON *cm = cJSON_AddObjectToObject(rg, "cutmix");
+    cJSON_AddNumberToObject(cm, "alpha", c->regularizers.cutmix_alpha);
+    cJSON_AddNumberToObject(cm, "p", c->regularizers.cutmix_p);
+    const medcl_adv_config *ac = &c->regularizers.adversarial;
+    cJSON *ad = cJSON_AddObjectToObject(rg, "adversarial");
+    cJSON_AddStringToObject(ad, "method", ADV[ac->method]);
+    cJSON_AddNumberToObject(ad, "epsilon", ac->epsilon);
+    cJSON_AddNumberToObject(ad, "alpha", ac->alpha);
+    cJSON_AddNumberToObject(ad, "steps", ac->steps);
+    cJSON_AddNumberToObject(ad, "weight", ac->weight);
+    cJSON_AddBoolToObject(ad, "random_start", ac->random_start);
+    if (c->continual.method != CLI_CONTINUAL_NONE) {
+        cJSON *k = cJSON_AddObjectToObject(r, "continual");
+        cJSON_AddStringToObject(k, "method", CONTINUAL[c->continual.method]);
+        cJSON_AddNumberToObject(k, "lambda", c->continual.lambda);
+        cJSON_AddNumberToObject(k, "temperature", c->continual.temperature);
+        cJSON_AddNumberToObject(k, "replay_fraction", c->continual.replay_fraction);
+        cJSON_AddNumberToObject(k, "fisher_batches", c->continual.fisher_batches);
+        cJSON *a = cJSON_AddArrayToObject(k, "domains");
+        for (int i = 0; i < c->continual.n_domains; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateString(c->continual.domains[i]));
+    }
+    cJSON *ev = cJSON_AddObjectToObject(r, "evaluation");
+    cJSON_AddBoolToObject(ev, "domains", c->evaluation.domains);
+    cJSON_AddNumberToObject(ev, "bootstrap", c->evaluation.bootstrap);
+    if (c->evaluation.robust_method != MEDCL_ADV_NONE) {
+        cJSON *rb = cJSON_AddObjectToObject(ev, "robustness");
+        cJSON_AddStringToObject(rb, "method", ADV[c->evaluation.robust_method]);
+        cJSON_AddNumberToObject(rb, "steps", c->evaluation.robust_steps);
+        cJSON *a = cJSON_AddArrayToObject(rb, "epsilon");
+        for (int i = 0; i < c->evaluation.n_epsilons; i++)
+            cJSON_AddItemToArray(a, cJSON_CreateNumber(c->evaluation.epsilons[i]));
+    }
     cJSON_AddNumberToObject(r, "seed", (double)c->seed);
     if (c->device[0]) cJSON_AddStringToObject(r, "device", c->device);
     else cJSON_AddNullToObject(r, "device");

@@ -14,6 +14,7 @@
 #ifndef MEDCL_CLI_CONFIG_H
 #define MEDCL_CLI_CONFIG_H
 
+#include "medcl/continual.h"
 #include "medcl/nn.h"
 
 #include <stdbool.h>
@@ -22,6 +23,8 @@
 #define CLI_PATH_MAX 1024
 #define CLI_CONFIG_MAX_DOMAINS 16
 #define CLI_CONFIG_MAX_CHANNELS 16
+#define CLI_CONFIG_MAX_SCANNERS 8
+#define CLI_CONFIG_MAX_EPSILONS 8
 
 typedef enum cli_task {
     CLI_TASK_SEGMENTATION = 0,
@@ -51,6 +54,15 @@ typedef enum cli_loss {
     CLI_LOSS_COUNT
 } cli_loss;
 
+typedef enum cli_continual_method {
+    CLI_CONTINUAL_NONE = 0,     /* one training run (no "continual" section) */
+    CLI_CONTINUAL_FINETUNE = 1, /* stages in sequence, nothing kept */
+    CLI_CONTINUAL_EWC = 2,      /* elastic weight consolidation (medcl/continual.h) */
+    CLI_CONTINUAL_LWF = 3,      /* learning without forgetting */
+    CLI_CONTINUAL_REPLAY = 4,   /* experience replay */
+    CLI_CONTINUAL_COUNT
+} cli_continual_method;
+
 typedef struct cli_config {
     cli_task task;
     struct {
@@ -65,6 +77,8 @@ typedef struct cli_config {
         int cases;                      /* phantom: slices (48) */
         int size;                       /* phantom: slice edge (64) */
         int downsample;                 /* demo-brain: in-plane factor (2) */
+        int n_scanners;                 /* built-in data: simulated-scanner domains (0: one) */
+        char scanners[CLI_CONFIG_MAX_SCANNERS][32];
     } dataset;
     struct {
         cli_model_kind kind;
@@ -85,6 +99,31 @@ typedef struct cli_config {
     double lr;
     medcl_lr_schedule schedule;         /* lr0 = lr, total = epochs (per epoch, as nnU-Net) */
     cli_loss loss;
+    struct {
+        int n_dropout;                  /* 0: none; 1: one rate for every stage; else per stage */
+        double dropout[MEDCL_UNET_MAX_LEVELS];
+        double label_smoothing;         /* CE label smoothing in [0, 1) */
+        double mixup_alpha, mixup_p;    /* p = 0: off */
+        double cutmix_alpha, cutmix_p;  /* p = 0: off */
+        medcl_adv_config adversarial;   /* method NONE: off */
+    } regularizers;
+    struct {
+        cli_continual_method method;
+        double lambda;                  /* EWC penalty weight / LwF loss weight */
+        double temperature;             /* LwF */
+        double replay_fraction;         /* replay */
+        int fisher_batches;             /* EWC: batches for the Fisher estimate */
+        int n_domains;                  /* the stages, in order (>= 2) */
+        char domains[CLI_CONFIG_MAX_DOMAINS][64];
+    } continual;
+    struct {
+        bool domains;                   /* per-domain held-out evaluation (evaluation.json) */
+        int bootstrap;                  /* resamples of the intervals */
+        medcl_adv_method robust_method; /* NONE: no robustness evaluation */
+        int n_epsilons;
+        double epsilons[CLI_CONFIG_MAX_EPSILONS];
+        int robust_steps;               /* PGD steps */
+    } evaluation;
     struct {
         int epochs, iterations, batch;
         int64_t patch[3];               /* (D, H, W); D = 1 for 2D; 0: whole slice (demo, phantom) */
@@ -126,5 +165,8 @@ const char *cli_norm_str(medcl_norm_kind k);
 const char *cli_activation_str(medcl_activation a);
 const char *cli_loss_str(cli_loss l);
 const char *cli_lr_kind_str(medcl_lr_kind k);
+const char *cli_continual_str(cli_continual_method m);
+/* Dropout rate of U-Net stage s (0 when none). */
+double cli_dropout_at(const cli_config *c, int s);
 
 #endif

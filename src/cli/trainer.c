@@ -2,21 +2,33 @@
  * model graph, optimizer, poly/cosine/step schedule per epoch, loader + device augmentation,
  * one training step per batch with a NaN check, validation Dice by sliding-window inference,
  * atomic checkpoints (latest each epoch and on a signal, best, final), curves.csv, resume.
+ * Generalization and continual learning (docs/CONFIG.md): simulated-scanner domains of the
+ * built-in slices, dropout (a U-Net builder with dropout nodes), label smoothing, mixup and
+ * cutmix into soft targets, FGSM/PGD adversarial training, the per-domain held-out protocol
+ * with bootstrap intervals and robustness under FGSM/PGD (evaluation.json), and continual
+ * stages with fine-tuning, EWC, LwF or replay (stage checkpoints, continual.json, R heat map).
  *
  * Determinism: batch (epoch, index) and its augmentation depend only on (seed, epoch, index),
- * the learning rate only on the epoch, and the checkpoint holds parameters, optimizer state
- * and the step, so a resumed run repeats the bits of an uninterrupted one on one device.
+ * the learning rate only on the epoch, and the checkpoint holds parameters, optimizer state,
+ * the step and the dropout RNG step, so a resumed run repeats the bits of an uninterrupted one
+ * on one device.
  *
  * Known costs (see the report): labels are converted f32 → i32 (and nearest down-sampled for
  * the deep-supervision heads) on the host, which reads the augmented labels back once per
  * step in addition to the step's statistics; resume skips the loader's earlier batches by
  * drawing them. Leaves out: classification validation metrics beyond accuracy, CT
- * normalization at validation (needs the training set's statistics). */
+ * normalization at validation (needs the training set's statistics), --resume of continual
+ * runs, robustness of cases larger than the patch. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "cli/trainer.h"
 
 #include "core/internal.h"
 #include "medcl/augment.h"
+#include "medcl/continual.h"
+#include "medcl/protocol.h"
+#include "medcl/transfer.h"
+
+#include <cjson/cJSON.h>
 #include "medcl/data.h"
 #include "medcl/infer.h"
 #include "medcl/sample_data.h"
@@ -115,10 +127,43 @@ cleanup:
 
 /* Built-in slices (demo-brain, phantom) written once as a small nnU-Net folder of 2D NIfTI
  * files (already z-scored: channel "noNorm"), so one data path serves every kind. */
-static medcl_status prepare_builtin(const cli_config *c, const char *root, int64_t multiple, int64_t *h, int64_t *w,
-                                    char *source, size_t source_cap) {
+/* The shifts of a simulated scanner (config.c lists the names): the library's four built-in
+ * scanners (medcl_eval_scanners), "clean", and three site profiles for the three-domain
+ * synthetic set. */
+static int scanner_shifts(const char *name, medcl_eval_shift *sh) {
+    if (!strcmp(name, "site_a")) { /* low contrast, mild noise */
+        sh[0] = (medcl_eval_shift){MEDCL_AUGMENT_CONTRAST, 0.7};
+        sh[1] = (medcl_eval_shift){MEDCL_AUGMENT_GAUSSIAN_NOISE, 0.15};
+        return 2;
+    }
+    if (!strcmp(name, "site_b")) { /* strong bias field, brighter */
+        sh[0] = (medcl_eval_shift){MEDCL_AUGMENT_BIAS_FIELD, 0.5};
+        sh[1] = (medcl_eval_shift){MEDCL_AUGMENT_BRIGHTNESS_ADD, 0.5};
+        return 2;
+    }
+    if (!strcmp(name, "site_c")) { /* gamma, blur and ghosting */
+        sh[0] = (medcl_eval_shift){MEDCL_AUGMENT_GAMMA, 2.0};
+        sh[1] = (medcl_eval_shift){MEDCL_AUGMENT_GAUSSIAN_BLUR, 1.0};
+        sh[2] = (medcl_eval_shift){MEDCL_AUGMENT_GHOSTING, 0.3};
+        return 3;
+    }
+    int n = 0;
+    const medcl_eval_scanner *sc = medcl_eval_scanners(&n);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(sc[i].name, name)) {
+            for (int k = 0; k < sc[i].num_shifts; k++) sh[k] = sc[i].shifts[k];
+            return sc[i].num_shifts;
+        }
+    return 0; /* "clean" */
+}
+
+static medcl_status prepare_builtin(const cli_config *c, medcl_context *ctx, const char *root, int64_t multiple,
+                                    int64_t *h, int64_t *w, char *source, size_t source_cap) {
     medcl_status st = MEDCL_OK;
     medcl_slice_set *s = NULL;
+    medcl_eval_set base = {0}, shifted = {0};
+    char *domains = NULL;
+    size_t dlen = 0, dcap = 0;
     medcl_volume *v = NULL, *lv = NULL;
     char path[PATH_MAX + 64];
     if (c->dataset.kind == CLI_DATASET_DEMO_BRAIN) {
@@ -146,6 +191,7 @@ static medcl_status prepare_builtin(const cli_config *c, const char *root, int64
     snprintf(sub, sizeof sub, "%s/labelsTr", root);
     MEDCL_TRY(medcl_mkdir_p(sub));
     int64_t dim[4] = {s->w, s->h, 1, 1}, hw = s->h * s->w;
+    int nsc = c->dataset.n_scanners ? c->dataset.n_scanners : 1;
     MEDCL_TRY(medcl_volume_create(dim, &v));
     MEDCL_TRY(medcl_volume_create(dim, &lv));
     for (medcl_volume *x = v; x; x = x == v ? lv : NULL) {
@@ -155,23 +201,62 @@ static medcl_status prepare_builtin(const cli_config *c, const char *root, int64
         x->nifti.pixdim[3] = 1;
         x->nifti.xyzt_units = 2; /* mm */
     }
-    for (int64_t i = 0; i < s->n; i++) {
-        memcpy(v->data, s->images + i * hw, (size_t)hw * sizeof(float));
-        for (int64_t k = 0; k < hw; k++) lv->data[k] = s->labels[i * hw + k];
-        snprintf(path, sizeof path, "%s/imagesTr/slice%04lld_0000.nii", root, (long long)i);
-        MEDCL_TRY(medcl_nifti_write(path, v, MEDCL_NIFTI_F32, NULL));
-        snprintf(path, sizeof path, "%s/labelsTr/slice%04lld.nii", root, (long long)i);
-        MEDCL_TRY(medcl_nifti_write(path, lv, MEDCL_NIFTI_U8, NULL));
+    if (c->dataset.n_scanners) MEDCL_TRY(medcl_eval_set_from_slices(s, 0, s->n, "clean", "clean", 1, &base));
+    for (int k = 0; k < nsc; k++) {
+        /* one copy of every slice per simulated scanner (fixed strengths, seeded) */
+        const medcl_eval_set *src = NULL;
+        if (c->dataset.n_scanners) {
+            medcl_eval_shift sh[MEDCL_EVAL_MAX_SHIFTS];
+            int nsh = scanner_shifts(c->dataset.scanners[k], sh);
+            src = &base;
+            if (nsh) {
+                MEDCL_TRY(medcl_eval_set_shift(ctx, &base, sh, nsh, c->seed + 1000u + (uint64_t)k,
+                                               c->dataset.scanners[k], &shifted));
+                src = &shifted;
+            }
+        }
+        for (int64_t i = 0; i < s->n; i++) {
+            char id[96];
+            if (c->dataset.n_scanners) snprintf(id, sizeof id, "%s_slice%04lld", c->dataset.scanners[k], (long long)i);
+            else snprintf(id, sizeof id, "slice%04lld", (long long)i);
+            memcpy(v->data, src ? src->cases[i].image : s->images + i * hw, (size_t)hw * sizeof(float));
+            for (int64_t q = 0; q < hw; q++) lv->data[q] = s->labels[i * hw + q];
+            snprintf(path, sizeof path, "%s/imagesTr/%s_0000.nii", root, id);
+            MEDCL_TRY(medcl_nifti_write(path, v, MEDCL_NIFTI_F32, NULL));
+            snprintf(path, sizeof path, "%s/labelsTr/%s.nii", root, id);
+            MEDCL_TRY(medcl_nifti_write(path, lv, MEDCL_NIFTI_U8, NULL));
+            if (c->dataset.n_scanners) {
+                if (dlen + 200 > dcap) {
+                    dcap = 2 * dcap + 4096;
+                    char *nd = realloc(domains, dcap);
+                    if (!nd) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "dataset: out of memory");
+                    domains = nd;
+                }
+                dlen += (size_t)snprintf(domains + dlen, dcap - dlen, "%s\"%s\": \"%s\"", dlen ? ", " : "", id,
+                                         c->dataset.scanners[k]);
+            }
+        }
+        medcl_eval_set_release(&shifted);
     }
-    char json[512];
-    snprintf(json, sizeof json,
-             "{\"channel_names\": {\"0\": \"noNorm\"}, \"labels\": {\"background\": 0, \"%s\": 1}, "
-             "\"numTraining\": %lld, \"file_ending\": \".nii\", \"description\": \"medcl built-in %s slices\"}\n",
-             c->dataset.kind == CLI_DATASET_DEMO_BRAIN ? "brain" : "phantom", (long long)s->n,
-             cli_dataset_kind_str(c->dataset.kind));
-    snprintf(path, sizeof path, "%s/dataset.json", root);
-    MEDCL_TRY(medcl_file_write_atomic(path, json, strlen(json)));
+    {
+        size_t jcap = dlen + 1024;
+        char *json = malloc(jcap);
+        if (!json) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "dataset: out of memory");
+        snprintf(json, jcap,
+                 "{\"channel_names\": {\"0\": \"noNorm\"}, \"labels\": {\"background\": 0, \"%s\": 1}, "
+                 "\"numTraining\": %lld, \"file_ending\": \".nii\", \"description\": \"medcl built-in %s slices\"%s%s%s}\n",
+                 c->dataset.kind == CLI_DATASET_DEMO_BRAIN ? "brain" : "phantom", (long long)s->n * nsc,
+                 cli_dataset_kind_str(c->dataset.kind), domains ? ", \"domains\": {" : "", domains ? domains : "",
+                 domains ? "}" : "");
+        snprintf(path, sizeof path, "%s/dataset.json", root);
+        st = medcl_file_write_atomic(path, json, strlen(json));
+        free(json);
+        MEDCL_TRY(st);
+    }
 cleanup:
+    free(domains);
+    medcl_eval_set_release(&shifted);
+    medcl_eval_set_release(&base);
     medcl_volume_free(v);
     medcl_volume_free(lv);
     medcl_slice_set_free(s);
@@ -180,7 +265,7 @@ cleanup:
 
 /* Opens the dataset and fills the resolved fields of rc (channels, classes, normalization,
  * whole-slice patch of built-in data). */
-static medcl_status open_dataset(cli_config *rc, medcl_dataset **out) {
+static medcl_status open_dataset(cli_config *rc, medcl_context *ctx, medcl_dataset **out) {
     medcl_status st = MEDCL_OK;
     char root[CLI_PATH_MAX + 32];
     const char *path = rc->dataset.path;
@@ -193,7 +278,7 @@ static medcl_status open_dataset(cli_config *rc, medcl_dataset **out) {
     } else if (rc->dataset.kind == CLI_DATASET_DEMO_BRAIN || rc->dataset.kind == CLI_DATASET_PHANTOM) {
         int64_t h = 0, w = 0;
         char source[512];
-        MEDCL_TRY(prepare_builtin(rc, root, multiple, &h, &w, source, sizeof source));
+        MEDCL_TRY(prepare_builtin(rc, ctx, root, multiple, &h, &w, source, sizeof source));
         fprintf(stderr, "medcl train: data: %s\n", source);
         if (rc->training.patch[1] == 0) {
             rc->training.patch[0] = 1;
@@ -233,9 +318,180 @@ cleanup:
 
 /* ================================================================== model */
 
+/* The U-Net with dropout: the same layers, names and parameter order as medcl_unet_build
+ * (src/nn/models.c, so checkpoints and initialization are identical and `medcl predict`
+ * loads them with the plain builder), with nnU-Net's ConvDropoutNormReLU placement: conv →
+ * dropout (rate of the stage, encoder and decoder alike) → norm → activation. Used only when a
+ * rate is > 0. */
+typedef struct ub {
+    medcl_graph *g;
+    int dims;
+    medcl_norm_kind norm;
+    medcl_activation act;
+    float slope;
+    uint64_t seed;
+} ub;
+
+static medcl_node ub_param(ub *m, const char *name, int ndim, const int64_t *shape, medcl_init_kind k) {
+    medcl_init in = MEDCL_INIT_INIT;
+    in.kind = k;
+    in.neg_slope = 1e-2;
+    return medcl_graph_param(m->g, name, ndim, shape, &in);
+}
+
+static medcl_node ub_conv(ub *m, const char *prefix, medcl_node x, int64_t cin, int64_t cout, int k, int stride,
+                          bool transpose) {
+    char nm[96];
+    int64_t ws[5];
+    int nd = m->dims + 2;
+    ws[0] = transpose ? cin : cout;
+    ws[1] = transpose ? cout : cin;
+    for (int i = 2; i < nd; i++) ws[i] = k;
+    snprintf(nm, sizeof nm, "%s.weight", prefix);
+    medcl_node w = ub_param(m, nm, nd, ws, MEDCL_INIT_HE_NORMAL);
+    snprintf(nm, sizeof nm, "%s.bias", prefix);
+    medcl_node b = ub_param(m, nm, 1, &cout, MEDCL_INIT_ZEROS);
+    medcl_conv_params p = MEDCL_CONV_PARAMS_INIT;
+    for (int a = m->dims == 2 ? 1 : 0; a < 3; a++) {
+        p.kernel[a] = k;
+        p.stride[a] = stride;
+        p.pad[a] = transpose ? 0 : k / 2;
+    }
+    return transpose ? medcl_graph_conv_transpose(m->g, x, w, b, &p) : medcl_graph_conv(m->g, x, w, b, &p);
+}
+
+static medcl_node ub_norm(ub *m, const char *prefix, medcl_node x, int64_t c) {
+    char nm[96];
+    snprintf(nm, sizeof nm, "%s.weight", prefix);
+    medcl_node ga = ub_param(m, nm, 1, &c, MEDCL_INIT_ONES);
+    snprintf(nm, sizeof nm, "%s.bias", prefix);
+    medcl_node be = ub_param(m, nm, 1, &c, MEDCL_INIT_ZEROS);
+    medcl_norm_params p = MEDCL_NORM_PARAMS_INIT;
+    p.kind = m->norm;
+    p.eps = 1e-5f;
+    p.affine = 1;
+    p.groups = (m->norm == MEDCL_NORM_GROUP && c % 4 == 0) ? 4 : 1;
+    medcl_node rm = MEDCL_NODE_NONE, rv = MEDCL_NODE_NONE;
+    if (m->norm == MEDCL_NORM_BATCH) {
+        medcl_init z = MEDCL_INIT_INIT, o = MEDCL_INIT_INIT;
+        o.kind = MEDCL_INIT_ONES;
+        snprintf(nm, sizeof nm, "%s.running_mean", prefix);
+        rm = medcl_graph_buffer(m->g, nm, 1, &c, &z);
+        snprintf(nm, sizeof nm, "%s.running_var", prefix);
+        rv = medcl_graph_buffer(m->g, nm, 1, &c, &o);
+    }
+    return medcl_graph_norm(m->g, x, ga, be, rm, rv, &p);
+}
+
+static medcl_node ub_act(ub *m, medcl_node x) {
+    medcl_activation_params p = MEDCL_ACTIVATION_PARAMS_INIT;
+    p.act = m->act;
+    p.slope = m->slope;
+    return medcl_graph_activation(m->g, x, &p);
+}
+
+static medcl_node ub_cna(ub *m, const char *prefix, int k, medcl_node x, int64_t cin, int64_t cout, int stride,
+                         bool with_act, double rate) {
+    char c[96], n[96];
+    snprintf(c, sizeof c, "%s.conv%d", prefix, k);
+    snprintf(n, sizeof n, "%s.norm%d", prefix, k);
+    medcl_node y = ub_conv(m, c, x, cin, cout, 3, stride, false);
+    if (rate > 0) {
+        medcl_dropout_params dp = MEDCL_DROPOUT_PARAMS_INIT;
+        dp.p = (float)rate;
+        dp.seed = m->seed;
+        dp.stream = 0x44524f50u; /* "DROP"; the graph adds the node's ordinal */
+        y = medcl_graph_dropout(m->g, y, &dp);
+    }
+    y = ub_norm(m, n, y, cout);
+    return with_act ? ub_act(m, y) : y;
+}
+
+static medcl_status unet_build_dropout(medcl_graph *g, const medcl_unet_config *c, const cli_config *cfg, medcl_node x,
+                                       medcl_unet *out) {
+    memset(out, 0, sizeof *out);
+    int nd = 0;
+    int64_t xs[MEDCL_MAX_DIMS];
+    medcl_status st = medcl_graph_node_shape(g, x, &nd, xs);
+    if (st != MEDCL_OK) return st;
+    int64_t div = (int64_t)1 << (c->levels - 1);
+    for (int a = 2; a < nd; a++)
+        if (xs[a] % div)
+            return medcl_fail(MEDCL_ERR_SHAPE, "unet: input extent %lld (axis %d) is not divisible by 2^(levels-1) = %lld",
+                              (long long)xs[a], a, (long long)div);
+    ub m = {g, c->dims, c->norm, c->act, c->slope, cfg->seed};
+    int64_t f[MEDCL_UNET_MAX_LEVELS];
+    medcl_node skip[MEDCL_UNET_MAX_LEVELS];
+    char pre[64];
+    medcl_node h = x;
+    int64_t cin = c->in_channels;
+    for (int s = 0; s < c->levels; s++) {
+        double r = cli_dropout_at(cfg, s);
+        int64_t fs = (int64_t)c->base_features << s;
+        f[s] = fs < c->max_features ? fs : c->max_features;
+        snprintf(pre, sizeof pre, "enc%d", s);
+        medcl_node first = ub_cna(&m, pre, 0, h, cin, f[s], s ? 2 : 1, true, r);
+        h = first;
+        for (int k = 1; k < c->convs_per_stage; k++) {
+            bool res = c->residual_encoder && k == c->convs_per_stage - 1;
+            h = ub_cna(&m, pre, k, h, f[s], f[s], 1, !res, r);
+            if (res) h = ub_act(&m, medcl_graph_add(g, first, h));
+        }
+        skip[s] = h;
+        cin = f[s];
+    }
+    int nheads = 0;
+    medcl_node heads_rev[MEDCL_UNET_MAX_LEVELS];
+    for (int s = c->levels - 2; s >= 0; s--) {
+        double r = cli_dropout_at(cfg, s);
+        snprintf(pre, sizeof pre, "dec%d.up", s);
+        medcl_node up;
+        if (c->transposed_decoder) {
+            up = ub_conv(&m, pre, h, cin, f[s], 2, 2, true);
+        } else {
+            medcl_upsample_params up_p = MEDCL_UPSAMPLE_PARAMS_INIT;
+            for (int a = c->dims == 2 ? 1 : 0; a < 3; a++) up_p.scale[a] = 2.0;
+            up = ub_conv(&m, pre, medcl_graph_upsample(g, h, &up_p), cin, f[s], 1, 1, false);
+        }
+        medcl_node cat[2] = {up, skip[s]};
+        h = medcl_graph_concat(g, cat, 2);
+        snprintf(pre, sizeof pre, "dec%d", s);
+        for (int k = 0; k < c->convs_per_stage; k++) h = ub_cna(&m, pre, k, h, k ? f[s] : 2 * f[s], f[s], 1, true, r);
+        cin = f[s];
+        if (c->deep_supervision || s == 0) heads_rev[nheads++] = h;
+    }
+    out->nheads = nheads;
+    for (int i = 0; i < nheads; i++) {
+        snprintf(pre, sizeof pre, "seg%d", i);
+        out->heads[i] = ub_conv(&m, pre, heads_rev[nheads - 1 - i], f[i], c->num_classes, 1, 1, false);
+    }
+    out->logits = out->heads[0];
+    double sum = 0.0;
+    for (int i = 0; i < nheads; i++) {
+        out->head_weights[i] = (nheads > 1 && i == nheads - 1) ? 0.0 : 1.0 / (double)(1 << i);
+        sum += out->head_weights[i];
+    }
+    for (int i = 0; i < nheads; i++) out->head_weights[i] /= sum;
+    return medcl_graph_status(g);
+}
+
+static bool cfg_mix(const cli_config *c) { return c->regularizers.mixup_p > 0 || c->regularizers.cutmix_p > 0; }
+static bool cfg_dropout(const cli_config *c) {
+    for (int s = 0; s < c->model.levels; s++)
+        if (cli_dropout_at(c, s) > 0) return true;
+    return false;
+}
+
 medcl_status cli_model_build(medcl_graph *g, const cli_config *c, int64_t B, bool training, cli_model *m) {
+    return cli_model_build_ex(g, c, B, training, false, m);
+}
+
+medcl_status cli_model_build_ex(medcl_graph *g, const cli_config *c, int64_t B, bool training, bool lwf,
+                                cli_model *m) {
     medcl_status st = MEDCL_OK;
     memset(m, 0, sizeof *m);
+    m->soft = MEDCL_NODE_NONE;
+    m->teacher_probs = MEDCL_NODE_NONE;
     int dims = c->model.dims;
     int64_t xs[5] = {B, c->model.in_channels, 0, 0, 0};
     for (int k = 0; k < dims; k++) xs[2 + k] = c->training.patch[3 - dims + k];
@@ -255,21 +511,43 @@ medcl_status cli_model_build(medcl_graph *g, const cli_config *c, int64_t B, boo
         u.transposed_decoder = c->model.transposed_decoder;
         u.deep_supervision = c->model.deep_supervision;
         u.residual_encoder = c->model.residual;
-        MEDCL_TRY(medcl_unet_build(g, &u, m->image, &m->unet));
+        if (cfg_dropout(c)) MEDCL_TRY(unet_build_dropout(g, &u, c, m->image, &m->unet));
+        else MEDCL_TRY(medcl_unet_build(g, &u, m->image, &m->unet));
         m->logits = m->unet.logits;
         m->nheads = m->unet.nheads;
         if (training) {
-            for (int i = 0; i < m->nheads; i++) {
-                int nd = 0;
-                int64_t hs[MEDCL_MAX_DIMS];
-                MEDCL_TRY(medcl_graph_node_shape(g, m->unet.heads[i], &nd, hs));
-                hs[1] = 1;
-                char name[32];
-                snprintf(name, sizeof name, "label%d", i);
-                m->targets[i] = medcl_graph_input(g, name, MEDCL_DTYPE_I32, nd, hs);
+            medcl_node tg[MEDCL_UNET_MAX_LEVELS];
+            if (cfg_mix(c)) {
+                /* mixup / cutmix: one full-resolution f32 soft target, down-sampled on the device */
+                int64_t ss[5] = {B, c->model.num_classes, 0, 0, 0};
+                for (int k = 0; k < dims; k++) ss[2 + k] = xs[2 + k];
+                m->soft = medcl_graph_input(g, "soft_label", MEDCL_DTYPE_F32, dims + 2, ss);
+                tg[0] = m->soft;
+                for (int i = 1; i < m->nheads; i++) {
+                    tg[i] = MEDCL_NODE_NONE;
+                    if (m->unet.head_weights[i] == 0.0) continue;
+                    medcl_downsample_params dp = MEDCL_DOWNSAMPLE_PARAMS_INIT;
+                    for (int a = 0; a < 3; a++) dp.factor[a] = 1 << i;
+                    char name[32];
+                    snprintf(name, sizeof name, "soft_label.ds%d", i);
+                    tg[i] = medcl_graph_named(g, medcl_graph_downsample_nearest(g, m->soft, &dp), name);
+                }
+            } else {
+                for (int i = 0; i < m->nheads; i++) {
+                    int nd = 0;
+                    int64_t hs[MEDCL_MAX_DIMS];
+                    MEDCL_TRY(medcl_graph_node_shape(g, m->unet.heads[i], &nd, hs));
+                    hs[1] = 1;
+                    char name[32];
+                    snprintf(name, sizeof name, "label%d", i);
+                    m->targets[i] = medcl_graph_input(g, name, MEDCL_DTYPE_I32, nd, hs);
+                    tg[i] = m->targets[i];
+                }
             }
             if (c->loss == CLI_LOSS_DICE_CE) {
-                m->loss = medcl_unet_loss(g, &m->unet, m->targets, NULL);
+                medcl_dice_ce_loss_params dc = MEDCL_DICE_CE_LOSS_PARAMS_INIT;
+                dc.ce.label_smoothing = (float)c->regularizers.label_smoothing;
+                m->loss = medcl_unet_loss(g, &m->unet, tg, &dc);
             } else {
                 medcl_node sum = MEDCL_NODE_NONE;
                 for (int i = 0; i < m->nheads; i++) {
@@ -278,10 +556,11 @@ medcl_status cli_model_build(medcl_graph *g, const cli_config *c, int64_t B, boo
                     medcl_node l;
                     if (c->loss == CLI_LOSS_CE) {
                         medcl_ce_loss_params p = MEDCL_CE_LOSS_PARAMS_INIT;
-                        l = medcl_graph_ce_loss(g, m->unet.heads[i], m->targets[i], &p);
+                        p.label_smoothing = (float)c->regularizers.label_smoothing;
+                        l = medcl_graph_ce_loss(g, m->unet.heads[i], tg[i], &p);
                     } else {
                         medcl_dice_loss_params p = MEDCL_DICE_LOSS_PARAMS_INIT;
-                        l = medcl_graph_dice_loss(g, m->unet.heads[i], m->targets[i], &p);
+                        l = medcl_graph_dice_loss(g, m->unet.heads[i], tg[i], &p);
                     }
                     if (w != 1.0) l = medcl_graph_scale(g, l, (float)w);
                     sum = sum.id < 0 ? l : medcl_graph_add(g, sum, l);
@@ -306,8 +585,21 @@ medcl_status cli_model_build(medcl_graph *g, const cli_config *c, int64_t B, boo
             m->nheads = 1;
             m->targets[0] = medcl_graph_input(g, "label0", MEDCL_DTYPE_I32, 1, ts);
             medcl_ce_loss_params p = MEDCL_CE_LOSS_PARAMS_INIT;
+            p.label_smoothing = (float)c->regularizers.label_smoothing;
             m->loss = medcl_graph_ce_loss(g, m->logits, m->targets[0], &p);
         }
+    }
+    if (training && lwf) {
+        /* LwF: lambda * T^2 * CE_soft(student / T, q) with q the previous model's softened
+         * probabilities, filled every step (medcl/continual.h) */
+        int nd = 0;
+        int64_t ls[MEDCL_MAX_DIMS];
+        MEDCL_TRY(medcl_graph_node_shape(g, m->logits, &nd, ls));
+        m->teacher_probs = medcl_graph_input(g, "lwf.teacher_probs", MEDCL_DTYPE_F32, nd, ls);
+        medcl_lwf_params lp = MEDCL_LWF_PARAMS_INIT;
+        lp.temperature = (float)c->continual.temperature;
+        medcl_node l = medcl_lwf_graph_loss(g, m->logits, m->teacher_probs, &lp, (float)c->continual.lambda);
+        m->loss = medcl_graph_add(g, m->loss, l);
     }
     MEDCL_TRY(medcl_graph_mark_output(g, m->logits));
     if (training) MEDCL_TRY(medcl_graph_set_loss(g, m->loss));
@@ -340,6 +632,8 @@ cleanup:
 
 /* ================================================================== trainer state */
 
+#define MAXD CLI_CONFIG_MAX_DOMAINS
+
 typedef struct trainer {
     const cli_train_options *opt;
     cli_config rc;            /* resolved config */
@@ -347,6 +641,16 @@ typedef struct trainer {
     medcl_context *ctx;
     medcl_dataset *ds;
     medcl_split split;
+    /* per-domain protocol: each domain's cases split by the k-fold into training and held-out
+     * test cases (the same slices of every simulated scanner are held out) */
+    bool per_domain;
+    int ndom;
+    int *dom_train[MAXD], n_dom_train[MAXD], *dom_test[MAXD], n_dom_test[MAXD];
+    medcl_eval_set sets[MAXD];          /* held-out test cases of each domain (host copies) */
+    medcl_eval_case *set_cases[MAXD];
+    bool sets_loaded;
+    int stage;                          /* continual stage, -1 for a single run */
+    /* the model of the current run / stage */
     medcl_graph *g;
     cli_model m;
     medcl_optim *o;
@@ -354,8 +658,15 @@ typedef struct trainer {
     medcl_loader *loader;
     medcl_tensor *img_view;   /* graph image input viewed as (B, C, D, H, W) */
     medcl_tensor *lab_aug;    /* (B, 1, D, H, W) f32 augmented labels */
+    medcl_tensor *mix_img;    /* (B, C, D, H, W) mixed images */
+    medcl_tensor *soft_view;  /* soft-target input viewed as (B, K, D, H, W) */
+    medcl_tensor *stats_slot; /* the optimizer's loss slot */
     float *lab_host;
     int32_t *head_host[MEDCL_UNET_MAX_LEVELS];
+    medcl_adversary *adv;     /* adversarial training / robustness evaluation */
+    medcl_ewc *ewc;
+    medcl_graph *teacher;     /* LwF: the previous stage's model */
+    cli_model tm;
     int64_t patch[3], source[3];
     int64_t B, steps_per_epoch, total_steps;
     double best_metric;
@@ -364,16 +675,47 @@ typedef struct trainer {
     char path_latest[CLI_PATH_MAX + 64], path_best[CLI_PATH_MAX + 64], path_final[CLI_PATH_MAX + 64];
 } trainer;
 
-static void trainer_free(trainer *t) {
-    if (t->curves) fclose(t->curves);
+static void stage_free(trainer *t) {
     medcl_loader_destroy(t->loader);
     medcl_tensor_destroy(t->img_view);
     medcl_tensor_destroy(t->lab_aug);
+    medcl_tensor_destroy(t->mix_img);
+    medcl_tensor_destroy(t->soft_view);
+    medcl_tensor_destroy(t->stats_slot);
     free(t->lab_host);
     for (int i = 0; i < MEDCL_UNET_MAX_LEVELS; i++) free(t->head_host[i]);
+    medcl_adversary_destroy(t->adv);
+    medcl_ewc_destroy(t->ewc);
+    medcl_graph_destroy(t->teacher);
     medcl_augment_pipeline_destroy(t->pl);
     medcl_optim_destroy(t->o);
     medcl_graph_destroy(t->g);
+    t->loader = NULL;
+    t->img_view = t->lab_aug = t->mix_img = t->soft_view = t->stats_slot = NULL;
+    t->lab_host = NULL;
+    memset(t->head_host, 0, sizeof t->head_host);
+    t->adv = NULL;
+    t->ewc = NULL;
+    t->teacher = NULL;
+    t->pl = NULL;
+    t->o = NULL;
+    t->g = NULL;
+}
+
+static void trainer_free(trainer *t) {
+    if (t->curves) fclose(t->curves);
+    stage_free(t);
+    for (int d = 0; d < MAXD; d++) {
+        free(t->dom_train[d]);
+        free(t->dom_test[d]);
+        if (t->set_cases[d])
+            for (int64_t i = 0; i < t->sets[d].num_cases; i++) {
+                free((void *)t->set_cases[d][i].image);
+                free((void *)t->set_cases[d][i].label);
+                free((void *)t->set_cases[d][i].id);
+            }
+        free(t->set_cases[d]);
+    }
     medcl_split_free(&t->split);
     medcl_dataset_destroy(t->ds);
     medcl_context_destroy(t->ctx);
@@ -381,11 +723,15 @@ static void trainer_free(trainer *t) {
     cli_config_free(&t->rc);
 }
 
-static medcl_status save_checkpoint(trainer *t, const char *path, int64_t step) {
-    char best[64], best_epoch[32];
+static medcl_status save_checkpoint_meta(trainer *t, const char *path, int64_t step, const medcl_st_meta *more,
+                                         int nmore) {
+    char best[64], best_epoch[32], rng[32];
     snprintf(best, sizeof best, "%.17g", t->best_metric);
     snprintf(best_epoch, sizeof best_epoch, "%" PRId64, t->best_epoch);
-    medcl_st_meta extra[2] = {{"cli.best_metric", best}, {"cli.best_epoch", best_epoch}};
+    snprintf(rng, sizeof rng, "%" PRIu64, medcl_graph_rng_step(t->g));
+    medcl_st_meta extra[8] = {{"cli.best_metric", best}, {"cli.best_epoch", best_epoch}, {"cli.rng_step", rng}};
+    int n = 3;
+    for (int i = 0; i < nmore && n < 8; i++) extra[n++] = more[i];
     medcl_checkpoint_info info = MEDCL_CHECKPOINT_INFO_INIT;
     info.model_json = t->model_json;
     info.step = step;
@@ -393,8 +739,12 @@ static medcl_status save_checkpoint(trainer *t, const char *path, int64_t step) 
     info.rng_seed = t->rc.seed;
     info.rng_counter = (uint64_t)step;
     info.extra = extra;
-    info.nextra = 2;
+    info.nextra = n;
     return medcl_checkpoint_save(path, t->g, t->o, &info);
+}
+
+static medcl_status save_checkpoint(trainer *t, const char *path, int64_t step) {
+    return save_checkpoint_meta(t, path, step, NULL, 0);
 }
 
 /* ================================================================== validation */
@@ -432,7 +782,8 @@ static double dice_mean(const float *ref, const int32_t *pred, int64_t n, int K)
 }
 
 /* Mean Dice over the validation cases (whole volumes, sliding window with the training
- * patch and the training graph as the predictor). NAN when no case has foreground. */
+ * patch and the training graph, in evaluation mode, as the predictor). NAN when no case has
+ * foreground. */
 static medcl_status validate(trainer *t, double *metric) {
     medcl_status st = MEDCL_OK;
     medcl_case_data *cd = NULL;
@@ -446,6 +797,7 @@ static medcl_status validate(trainer *t, double *metric) {
     pred_ctx pc = {t->g, medcl_graph_tensor(t->g, t->m.image), medcl_graph_tensor(t->g, t->m.logits)};
     medcl_norm_scheme schemes[CLI_CONFIG_MAX_CHANNELS];
     for (int c = 0; c < t->rc.n_norm; c++) schemes[c] = (medcl_norm_scheme)t->rc.norm_scheme[c];
+    MEDCL_TRY(medcl_graph_set_training(t->g, false));
     for (int i = 0; i < n; i++) {
         MEDCL_TRY(medcl_case_load(t->ds, t->split.val[i], false, NULL, &cd));
         MEDCL_TRY(medcl_case_normalize(cd, schemes, NULL, false));
@@ -488,9 +840,113 @@ static medcl_status validate(trainer *t, double *metric) {
     }
     if (cnt) *metric = sum / cnt;
 cleanup:
+    if (t->g) medcl_graph_set_training(t->g, true);
     free(pred);
     medcl_tensor_destroy(img);
     medcl_tensor_destroy(lab);
+    medcl_case_free(cd);
+    return st;
+}
+
+/* ================================================================== per-domain evaluation */
+
+/* Splits every domain's cases by the k-fold (dataset.folds, dataset.fold) into training and
+ * held-out test cases; with simulated scanners the case order is the same in every domain, so
+ * the same slices are held out everywhere. */
+static medcl_status domain_splits(trainer *t) {
+    medcl_status st = MEDCL_OK;
+    medcl_split ks = {0};
+    int *idx = NULL;
+    int n = medcl_dataset_count(t->ds);
+    t->ndom = medcl_dataset_domain_count(t->ds);
+    if (t->ndom > MAXD) MEDCL_FAIL(MEDCL_ERR_UNSUPPORTED, "dataset has %d domains (at most %d)", t->ndom, MAXD);
+    idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
+    if (!idx) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "split: out of memory");
+    for (int d = 0; d < t->ndom; d++) {
+        int nd = 0;
+        for (int i = 0; i < n; i++)
+            if (medcl_dataset_case(t->ds, i)->domain == d) idx[nd++] = i;
+        if (nd < t->rc.dataset.folds)
+            MEDCL_FAIL(MEDCL_ERR_FORMAT, "domain \"%s\" has %d cases, fewer than $.dataset.folds = %d",
+                       medcl_dataset_domain_name(t->ds, d), nd, t->rc.dataset.folds);
+        MEDCL_TRY(medcl_split_kfold(nd, t->rc.dataset.folds, t->rc.dataset.fold, MEDCL_KFOLD_SEED, &ks));
+        t->dom_train[d] = malloc((size_t)ks.n_train * sizeof(int));
+        t->dom_test[d] = malloc((size_t)(ks.n_val ? ks.n_val : 1) * sizeof(int));
+        if (!t->dom_train[d] || !t->dom_test[d]) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "split: out of memory");
+        for (int i = 0; i < ks.n_train; i++) t->dom_train[d][i] = idx[ks.train[i]];
+        for (int i = 0; i < ks.n_val; i++) t->dom_test[d][i] = idx[ks.val[i]];
+        t->n_dom_train[d] = ks.n_train;
+        t->n_dom_test[d] = ks.n_val;
+        medcl_split_free(&ks);
+    }
+cleanup:
+    medcl_split_free(&ks);
+    free(idx);
+    return st;
+}
+
+/* t->split from the per-domain lists: training = the training cases of the domains flagged in
+ * use (plus extra), validation = their test cases. */
+static medcl_status split_from_domains(trainer *t, const bool *use, const int *extra, int nextra) {
+    medcl_split_free(&t->split);
+    int ntr = nextra, nva = 0;
+    for (int d = 0; d < t->ndom; d++)
+        if (use[d]) {
+            ntr += t->n_dom_train[d];
+            nva += t->n_dom_test[d];
+        }
+    t->split.train = malloc((size_t)(ntr ? ntr : 1) * sizeof(int));
+    t->split.val = malloc((size_t)(nva ? nva : 1) * sizeof(int));
+    if (!t->split.train || !t->split.val) return medcl_fail(MEDCL_ERR_OUT_OF_MEMORY, "split: out of memory");
+    for (int d = 0; d < t->ndom; d++)
+        if (use[d]) {
+            memcpy(t->split.train + t->split.n_train, t->dom_train[d], (size_t)t->n_dom_train[d] * sizeof(int));
+            t->split.n_train += t->n_dom_train[d];
+            memcpy(t->split.val + t->split.n_val, t->dom_test[d], (size_t)t->n_dom_test[d] * sizeof(int));
+            t->split.n_val += t->n_dom_test[d];
+        }
+    for (int i = 0; i < nextra; i++) t->split.train[t->split.n_train++] = extra[i];
+    return MEDCL_OK;
+}
+
+/* Host copies of every domain's held-out test cases (normalized as in training). */
+static medcl_status load_sets(trainer *t) {
+    medcl_status st = MEDCL_OK;
+    medcl_case_data *cd = NULL;
+    if (t->sets_loaded) return MEDCL_OK;
+    medcl_norm_scheme schemes[CLI_CONFIG_MAX_CHANNELS];
+    for (int c = 0; c < t->rc.n_norm; c++) schemes[c] = (medcl_norm_scheme)t->rc.norm_scheme[c];
+    for (int d = 0; d < t->ndom; d++) {
+        int n = t->n_dom_test[d];
+        t->set_cases[d] = calloc((size_t)(n ? n : 1), sizeof(medcl_eval_case));
+        if (!t->set_cases[d]) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "evaluation: out of memory");
+        t->sets[d].name = medcl_dataset_domain_name(t->ds, d);
+        if (!t->sets[d].name[0]) t->sets[d].name = "all";
+        t->sets[d].domain = t->sets[d].name;
+        t->sets[d].cases = t->set_cases[d];
+        t->sets[d].num_cases = n;
+        for (int i = 0; i < n; i++) {
+            medcl_eval_case *ec = &t->set_cases[d][i];
+            MEDCL_TRY(medcl_case_load(t->ds, t->dom_test[d][i], false, NULL, &cd));
+            MEDCL_TRY(medcl_case_normalize(cd, schemes, NULL, false));
+            int64_t nv = cd->dim[0] * cd->dim[1] * cd->dim[2];
+            float *img = malloc((size_t)(nv * cd->channels) * sizeof(float));
+            int32_t *lab = malloc((size_t)nv * sizeof(int32_t));
+            ec->image = img;
+            ec->label = lab;
+            ec->id = strdup(medcl_dataset_case(t->ds, t->dom_test[d][i])->id);
+            if (!img || !lab || !ec->id) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "evaluation: out of memory");
+            memcpy(img, cd->image, (size_t)(nv * cd->channels) * sizeof(float));
+            for (int64_t q = 0; q < nv; q++) lab[q] = (int32_t)cd->label[q];
+            ec->channels = cd->channels;
+            memcpy(ec->shape, cd->dim, sizeof ec->shape);
+            memcpy(ec->spacing, cd->spacing, sizeof ec->spacing);
+            medcl_case_free(cd);
+            cd = NULL;
+        }
+    }
+    t->sets_loaded = true;
+cleanup:
     medcl_case_free(cd);
     return st;
 }
@@ -546,14 +1002,34 @@ static medcl_status curves_open(trainer *t, int64_t keep_step) {
 
 /* ================================================================== setup */
 
-static medcl_status setup(trainer *t, int64_t *start_step) {
+/* Output folder, device, dataset, the split (k-fold, by domain, or per domain), config.json. */
+static medcl_status setup_data(trainer *t) {
     medcl_status st = MEDCL_OK;
     cli_config *rc = &t->rc;
-    *start_step = 0;
     MEDCL_TRY(medcl_mkdir_p(rc->output));
-    MEDCL_TRY(open_dataset(rc, &t->ds));
+    medcl_context_options co = MEDCL_CONTEXT_OPTIONS_INIT;
+    co.device = rc->device[0] ? rc->device : NULL;
+    MEDCL_TRY(medcl_context_create(&co, &t->ctx));
+    MEDCL_TRY(open_dataset(rc, t->ctx, &t->ds));
     int n = medcl_dataset_count(t->ds);
-    if (rc->dataset.n_train_domains) {
+    t->per_domain = rc->continual.method != CLI_CONTINUAL_NONE || rc->evaluation.domains ||
+                    rc->evaluation.robust_method != MEDCL_ADV_NONE;
+    if (t->per_domain) {
+        MEDCL_TRY(domain_splits(t));
+        bool use[MAXD] = {false};
+        for (int d = 0; d < t->ndom; d++) use[d] = rc->dataset.n_train_domains == 0;
+        for (int i = 0; i < rc->dataset.n_train_domains; i++) {
+            int d = medcl_dataset_domain_find(t->ds, rc->dataset.train_domains[i]);
+            if (d < 0) MEDCL_FAIL(MEDCL_ERR_FORMAT, "config: $.dataset.train_domains[%d] = \"%s\": no such domain in the "
+                                  "dataset", i, rc->dataset.train_domains[i]);
+            use[d] = true;
+        }
+        for (int i = 0; i < rc->continual.n_domains; i++)
+            if (medcl_dataset_domain_find(t->ds, rc->continual.domains[i]) < 0)
+                MEDCL_FAIL(MEDCL_ERR_FORMAT, "config: $.continual.domains[%d] = \"%s\": no such domain in the dataset",
+                           i, rc->continual.domains[i]);
+        MEDCL_TRY(split_from_domains(t, use, NULL, 0));
+    } else if (rc->dataset.n_train_domains) {
         const char *names[CLI_CONFIG_MAX_DOMAINS];
         for (int i = 0; i < rc->dataset.n_train_domains; i++) names[i] = rc->dataset.train_domains[i];
         MEDCL_TRY(medcl_split_by_domain(t->ds, names, rc->dataset.n_train_domains, &t->split));
@@ -578,22 +1054,62 @@ static medcl_status setup(trainer *t, int64_t *start_step) {
         mc.device[0] = 0;
         MEDCL_TRY(cli_config_to_json(&mc, &t->model_json));
     }
-    medcl_context_options co = MEDCL_CONTEXT_OPTIONS_INIT;
-    co.device = rc->device[0] ? rc->device : NULL;
-    MEDCL_TRY(medcl_context_create(&co, &t->ctx));
     t->B = rc->training.batch;
     memcpy(t->patch, rc->training.patch, sizeof t->patch);
     t->steps_per_epoch = rc->training.iterations;
     t->total_steps = (int64_t)rc->training.epochs * rc->training.iterations;
-    /* model, optimizer */
+    snprintf(t->path_latest, sizeof t->path_latest, "%s/latest.safetensors", rc->output);
+    snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", rc->output);
+    snprintf(t->path_final, sizeof t->path_final, "%s/final.safetensors", rc->output);
+cleanup:
+    return st;
+}
+
+/* The model of one run or stage on t->split.train: graph (with the LwF term when teacher is a
+ * checkpoint), weights from init (a checkpoint, or NULL for the seeded initialization),
+ * optimizer, augmentation, loader, step buffers, adversary, EWC (state from ewc_state, or
+ * NULL for an inactive one). */
+static medcl_status setup_model(trainer *t, int64_t *start_step, const char *init, const char *teacher,
+                                const char *ewc_state) {
+    medcl_status st = MEDCL_OK;
+    cli_config *rc = &t->rc;
+    *start_step = 0;
     MEDCL_TRY(medcl_graph_create(t->ctx, &t->g));
-    MEDCL_TRY(cli_model_build(t->g, rc, t->B, true, &t->m));
+    MEDCL_TRY(cli_model_build_ex(t->g, rc, t->B, true, teacher != NULL, &t->m));
+    bool adv_train = rc->regularizers.adversarial.method != MEDCL_ADV_NONE;
+    bool robust = rc->evaluation.robust_method != MEDCL_ADV_NONE;
+    if (adv_train || robust) MEDCL_TRY(medcl_graph_input_requires_grad(t->g, t->m.image));
     medcl_graph_compile_options gco = MEDCL_GRAPH_COMPILE_OPTIONS_INIT;
     gco.init_seed = rc->seed;
     MEDCL_TRY(medcl_graph_compile(t->g, &gco));
+    if (init) MEDCL_TRY(cli_load_weights(init, t->g));
     MEDCL_TRY(medcl_optim_create(t->ctx, &rc->optimizer, &t->o));
     MEDCL_TRY(medcl_optim_add_graph(t->o, t->g));
+    MEDCL_TRY(medcl_tensor_view_n(medcl_optim_stats_tensor(t->o), 0, 1, &t->stats_slot));
     MEDCL_TRY(medcl_lr_check(&rc->schedule));
+    if (adv_train) {
+        medcl_adv_config ac = rc->regularizers.adversarial;
+        ac.seed = rc->seed;
+        MEDCL_TRY(medcl_adversary_create(t->g, t->m.image, &ac, &t->adv));
+    }
+    if (rc->continual.method == CLI_CONTINUAL_EWC) {
+        medcl_ewc_config ec = MEDCL_EWC_CONFIG_INIT;
+        ec.lambda = rc->continual.lambda;
+        ec.online = true;
+        MEDCL_TRY(medcl_ewc_create(t->g, &ec, &t->ewc));
+        if (ewc_state) {
+            MEDCL_TRY(medcl_ewc_load(t->ewc, ewc_state));
+            MEDCL_TRY(medcl_ewc_set_lambda(t->ewc, rc->continual.lambda));
+        }
+    }
+    if (teacher) {
+        MEDCL_TRY(medcl_graph_create(t->ctx, &t->teacher));
+        MEDCL_TRY(cli_model_build_ex(t->teacher, rc, t->B, false, false, &t->tm));
+        medcl_graph_compile_options tco = MEDCL_GRAPH_COMPILE_OPTIONS_INIT;
+        tco.training = false;
+        MEDCL_TRY(medcl_graph_compile(t->teacher, &tco));
+        MEDCL_TRY(cli_load_weights(teacher, t->teacher));
+    }
     /* augmentation: the patch is cut larger when a spatial transform comes first */
     if (rc->augmentation_json) MEDCL_TRY(medcl_augment_pipeline_from_json(rc->augmentation_json, &t->pl));
     else MEDCL_TRY(medcl_augment_preset(rc->augmentation_preset, rc->model.dims, t->patch, &t->pl));
@@ -607,16 +1123,13 @@ static medcl_status setup(trainer *t, int64_t *start_step) {
     lo.threads = rc->training.threads;
     lo.prefetch = rc->training.prefetch;
     lo.batches_per_epoch = rc->training.iterations;
-    lo.seed = rc->seed;
+    lo.seed = rc->seed + (t->stage > 0 ? (uint64_t)t->stage * 0x9e3779b9ull : 0);
     lo.sampler.slice_axis = rc->model.dims == 2 ? 0 : -1;
     memcpy(lo.sampler.patch, t->patch, sizeof t->patch);
     memcpy(lo.sampler.source_patch, t->source, sizeof t->source);
     lo.sampler.oversample_fg = (float)rc->training.oversample_foreground;
     lo.interrupt = t->opt->interrupt;
     /* resume: the checkpoint gives the step; the loader's earlier batches are drawn and dropped */
-    snprintf(t->path_latest, sizeof t->path_latest, "%s/latest.safetensors", rc->output);
-    snprintf(t->path_best, sizeof t->path_best, "%s/best.safetensors", rc->output);
-    snprintf(t->path_final, sizeof t->path_final, "%s/final.safetensors", rc->output);
     t->best_metric = -INFINITY;
     t->best_epoch = -1;
     if (t->opt->resume) {
@@ -632,9 +1145,13 @@ static medcl_status setup(trainer *t, int64_t *start_step) {
         medcl_safetensors *f = NULL;
         if (medcl_safetensors_read(t->path_latest, &f) == MEDCL_OK) {
             const char *b = medcl_safetensors_meta(f, "cli.best_metric"), *e = medcl_safetensors_meta(f, "cli.best_epoch");
+            const char *r = medcl_safetensors_meta(f, "cli.rng_step");
             if (b) t->best_metric = strtod(b, NULL);
             if (e) t->best_epoch = strtoll(e, NULL, 10);
+            /* per-step random ops (dropout) continue where they were */
+            if (r) st = medcl_graph_set_rng_step(t->g, strtoull(r, NULL, 10));
             medcl_safetensors_close(f);
+            MEDCL_TRY(st);
         }
     }
     MEDCL_TRY(medcl_loader_create(t->ctx, t->ds, t->split.train, t->split.n_train, &lo, &t->loader));
@@ -642,7 +1159,7 @@ static medcl_status setup(trainer *t, int64_t *start_step) {
         medcl_batch b;
         MEDCL_TRY(medcl_loader_next(t->loader, &b));
     }
-    MEDCL_TRY(curves_open(t, *start_step));
+    if (!t->curves) MEDCL_TRY(curves_open(t, *start_step));
     /* step buffers */
     int64_t vs[5] = {t->B, rc->model.in_channels, t->patch[0], t->patch[1], t->patch[2]};
     MEDCL_TRY(medcl_tensor_view_reshape(medcl_graph_tensor(t->g, t->m.image), 5, vs, &t->img_view));
@@ -656,6 +1173,11 @@ static medcl_status setup(trainer *t, int64_t *start_step) {
             t->head_host[i] = malloc((size_t)nv * sizeof(int32_t));
             if (!t->head_host[i]) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "train: out of memory");
         }
+        if (t->m.soft.id >= 0) {
+            MEDCL_TRY(medcl_tensor_create_f32(t->ctx, "train.mixed", 5, vs, &t->mix_img));
+            int64_t ss[5] = {t->B, rc->model.num_classes, t->patch[0], t->patch[1], t->patch[2]};
+            MEDCL_TRY(medcl_tensor_view_reshape(medcl_graph_tensor(t->g, t->m.soft), 5, ss, &t->soft_view));
+        }
     } else {
         t->head_host[0] = malloc((size_t)t->B * sizeof(int32_t));
         if (!t->head_host[0]) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "train: out of memory");
@@ -666,37 +1188,21 @@ cleanup:
 
 /* ================================================================== one step */
 
-/* Puts batch b, augmented, into the graph inputs. */
-static medcl_status feed(trainer *t, const medcl_batch *b) {
+/* Label inputs from host labels (B, 1, D, H, W) f32: i32 per head by nearest down-sampling
+ * (floor(o * in / out)), or one-hot soft targets on the device (mixing with p = 0). */
+static medcl_status set_targets(trainer *t, const float *labels, uint32_t epoch, uint32_t sample0) {
     medcl_status st = MEDCL_OK;
     medcl_graph *g = t->g;
-    uint32_t sample0 = b->index * (uint32_t)t->B;
-    bool empty = medcl_augment_pipeline_count(t->pl) == 0;
-    bool cut = memcmp(t->source, t->patch, sizeof t->patch) != 0;
-    if (t->rc.task == CLI_TASK_CLASSIFICATION) {
-        MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
-        if (!empty) MEDCL_TRY(medcl_augment_pipeline_apply(t->pl, t->img_view, NULL, t->rc.seed, b->epoch, sample0));
-        for (int64_t i = 0; i < t->B; i++) t->head_host[0][i] = b->class_label[i];
-        st = medcl_tensor_upload(medcl_graph_tensor(g, t->m.targets[0]), t->head_host[0],
-                                 (size_t)t->B * sizeof(int32_t));
+    if (t->m.soft.id >= 0) {
+        int64_t nv = t->B * t->patch[0] * t->patch[1] * t->patch[2];
+        MEDCL_TRY(medcl_tensor_upload(t->lab_aug, labels, (size_t)nv * sizeof(float)));
+        medcl_augment_mix mx = MEDCL_AUGMENT_MIX_INIT;
+        mx.p = 0.0f;
+        mx.num_classes = t->rc.model.num_classes;
+        MEDCL_TRY(medcl_augment_mix_apply(&mx, t->img_view, t->lab_aug, t->mix_img, t->soft_view, t->rc.seed, epoch,
+                                          sample0));
         goto cleanup;
     }
-    const float *labels = t->lab_host;
-    int64_t nv = t->B * t->patch[0] * t->patch[1] * t->patch[2];
-    if (cut) {
-        MEDCL_TRY(medcl_augment_pipeline_apply_to(t->pl, b->image_dev, b->label_dev, t->img_view, t->lab_aug, t->rc.seed,
-                                                  b->epoch, sample0));
-        MEDCL_TRY(medcl_tensor_download(t->lab_aug, t->lab_host, (size_t)nv * sizeof(float)));
-    } else if (!empty) {
-        MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
-        MEDCL_TRY(medcl_tensor_copy(t->lab_aug, b->label_dev));
-        MEDCL_TRY(medcl_augment_pipeline_apply(t->pl, t->img_view, t->lab_aug, t->rc.seed, b->epoch, sample0));
-        MEDCL_TRY(medcl_tensor_download(t->lab_aug, t->lab_host, (size_t)nv * sizeof(float)));
-    } else {
-        MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
-        labels = b->label;
-    }
-    /* f32 labels → i32 per head, nearest down-sampling (floor(o * in / out)) */
     for (int i = 0; i < t->m.nheads; i++) {
         medcl_tensor *tt = medcl_graph_tensor(g, t->m.targets[i]);
         int nd = medcl_tensor_ndim(tt);
@@ -717,6 +1223,86 @@ cleanup:
     return st;
 }
 
+/* Puts batch b, augmented (and mixed), into the graph inputs. */
+static medcl_status feed(trainer *t, const medcl_batch *b) {
+    medcl_status st = MEDCL_OK;
+    medcl_graph *g = t->g;
+    uint32_t sample0 = b->index * (uint32_t)t->B;
+    bool empty = medcl_augment_pipeline_count(t->pl) == 0;
+    bool cut = memcmp(t->source, t->patch, sizeof t->patch) != 0;
+    bool soft = t->m.soft.id >= 0;
+    if (t->rc.task == CLI_TASK_CLASSIFICATION) {
+        MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
+        if (!empty) MEDCL_TRY(medcl_augment_pipeline_apply(t->pl, t->img_view, NULL, t->rc.seed, b->epoch, sample0));
+        for (int64_t i = 0; i < t->B; i++) t->head_host[0][i] = b->class_label[i];
+        st = medcl_tensor_upload(medcl_graph_tensor(g, t->m.targets[0]), t->head_host[0],
+                                 (size_t)t->B * sizeof(int32_t));
+        goto cleanup;
+    }
+    const float *labels = t->lab_host;
+    const medcl_tensor *lab_dev = t->lab_aug;
+    int64_t nv = t->B * t->patch[0] * t->patch[1] * t->patch[2];
+    if (cut) {
+        MEDCL_TRY(medcl_augment_pipeline_apply_to(t->pl, b->image_dev, b->label_dev, t->img_view, t->lab_aug, t->rc.seed,
+                                                  b->epoch, sample0));
+        if (!soft) MEDCL_TRY(medcl_tensor_download(t->lab_aug, t->lab_host, (size_t)nv * sizeof(float)));
+    } else if (!empty) {
+        MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
+        MEDCL_TRY(medcl_tensor_copy(t->lab_aug, b->label_dev));
+        MEDCL_TRY(medcl_augment_pipeline_apply(t->pl, t->img_view, t->lab_aug, t->rc.seed, b->epoch, sample0));
+        if (!soft) MEDCL_TRY(medcl_tensor_download(t->lab_aug, t->lab_host, (size_t)nv * sizeof(float)));
+    } else {
+        MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
+        labels = b->label;
+        lab_dev = b->label_dev;
+    }
+    if (soft) {
+        /* mixup / cutmix (both on: even batches mixup, odd cutmix) into soft targets */
+        const cli_config *c = &t->rc;
+        bool cm = c->regularizers.cutmix_p > 0 && (c->regularizers.mixup_p <= 0 || (b->index & 1u));
+        medcl_augment_mix mx = MEDCL_AUGMENT_MIX_INIT;
+        mx.mode = cm ? MEDCL_AUGMENT_CUTMIX : MEDCL_AUGMENT_MIXUP;
+        mx.alpha = (float)(cm ? c->regularizers.cutmix_alpha : c->regularizers.mixup_alpha);
+        mx.p = (float)(cm ? c->regularizers.cutmix_p : c->regularizers.mixup_p);
+        mx.num_classes = c->model.num_classes;
+        MEDCL_TRY(medcl_augment_mix_apply(&mx, t->img_view, lab_dev, t->mix_img, t->soft_view, c->seed ^ 0x4d49584eull,
+                                          b->epoch, sample0));
+        MEDCL_TRY(medcl_tensor_copy(t->img_view, t->mix_img));
+        goto cleanup;
+    }
+    MEDCL_TRY(set_targets(t, labels, b->epoch, sample0));
+cleanup:
+    return st;
+}
+
+/* One optimizer step with every configured term (medcl/continual.h's recipe): LwF teacher
+ * probabilities, clean or mixed clean/adversarial gradients, the EWC penalty gradient, the
+ * update, and one read-back of the statistics. */
+static medcl_status train_step(trainer *t, double lr, uint32_t step, medcl_step_stats *ss) {
+    medcl_status st = MEDCL_OK;
+    if (t->teacher) {
+        medcl_lwf_params lp = MEDCL_LWF_PARAMS_INIT;
+        lp.temperature = (float)t->rc.continual.temperature;
+        MEDCL_TRY(medcl_tensor_copy(medcl_graph_tensor(t->teacher, t->tm.image), medcl_graph_tensor(t->g, t->m.image)));
+        MEDCL_TRY(medcl_graph_forward(t->teacher));
+        MEDCL_TRY(medcl_lwf_teacher_probs(medcl_graph_tensor(t->teacher, t->tm.logits), &lp,
+                                          medcl_graph_tensor(t->g, t->m.teacher_probs)));
+    }
+    if (t->adv) {
+        MEDCL_TRY(medcl_adversary_train_backward(t->adv, step));
+    } else {
+        MEDCL_TRY(medcl_graph_zero_grad(t->g));
+        MEDCL_TRY(medcl_graph_forward(t->g));
+        MEDCL_TRY(medcl_graph_backward(t->g, 1.0f));
+    }
+    if (t->ewc && medcl_ewc_active(t->ewc)) MEDCL_TRY(medcl_ewc_add_grad(t->ewc, 1.0f));
+    MEDCL_TRY(medcl_optim_step(t->o, lr));
+    MEDCL_TRY(medcl_tensor_copy(t->stats_slot, medcl_graph_loss_sum(t->g)));
+    MEDCL_TRY(medcl_optim_read_stats(t->o, ss));
+cleanup:
+    return st;
+}
+
 static void fmt_time(char *buf, size_t n, double s) {
     if (!(s >= 0) || s > 1e8) {
         snprintf(buf, n, "--:--");
@@ -727,61 +1313,287 @@ static void fmt_time(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%02lld:%02lld", x / 60, x % 60);
 }
 
+/* ================================================================== robustness */
+
+/* Dice of n whole cases (each of the patch's shape) through the training graph in evaluation
+ * mode, B cases per forward (the last batch padded with its final case); with an adversary the
+ * input is attacked first (following d loss / d input of the training loss). vals[i]: mean
+ * foreground Dice of case i. */
+static medcl_status dice_batched(trainer *t, const medcl_eval_case *const *list, int64_t n, medcl_adversary *a,
+                                 double *vals) {
+    medcl_status st = MEDCL_OK;
+    int64_t nv = t->patch[0] * t->patch[1] * t->patch[2], C = t->rc.model.in_channels;
+    int K = t->rc.model.num_classes;
+    float *img = malloc((size_t)(t->B * C * nv) * sizeof *img), *lab = malloc((size_t)(t->B * nv) * sizeof *lab);
+    float *logits = malloc((size_t)(t->B * K * nv) * sizeof *logits);
+    int32_t *pred = malloc((size_t)nv * sizeof *pred);
+    if (!img || !lab || !logits || !pred) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "evaluation: out of memory");
+    MEDCL_TRY(medcl_graph_set_training(t->g, false));
+    medcl_tensor *in = medcl_graph_tensor(t->g, t->m.image), *out = medcl_graph_tensor(t->g, t->m.logits);
+    for (int64_t b0 = 0; b0 < n; b0 += t->B) {
+        for (int64_t s = 0; s < t->B; s++) {
+            const medcl_eval_case *ec = list[b0 + s < n ? b0 + s : n - 1];
+            memcpy(img + s * C * nv, ec->image, (size_t)(C * nv) * sizeof(float));
+            for (int64_t q = 0; q < nv; q++) lab[s * nv + q] = (float)ec->label[q];
+        }
+        MEDCL_TRY(medcl_tensor_upload(in, img, (size_t)(t->B * C * nv) * sizeof(float)));
+        if (a) {
+            MEDCL_TRY(set_targets(t, lab, 0, (uint32_t)b0));
+            MEDCL_TRY(medcl_adversary_perturb(a, (uint32_t)(b0 / t->B)));
+        }
+        MEDCL_TRY(medcl_graph_forward(t->g));
+        MEDCL_TRY(medcl_tensor_download(out, logits, (size_t)(t->B * K * nv) * sizeof(float)));
+        for (int64_t s = 0; s < t->B && b0 + s < n; s++) {
+            for (int64_t q = 0; q < nv; q++) {
+                int best = 0;
+                for (int k = 1; k < K; k++)
+                    if (logits[(s * K + k) * nv + q] > logits[(s * K + best) * nv + q]) best = k;
+                pred[q] = best;
+            }
+            vals[b0 + s] = dice_mean(lab + s * nv, pred, nv, K);
+        }
+    }
+cleanup:
+    if (t->g) medcl_graph_set_training(t->g, true);
+    free(img);
+    free(lab);
+    free(logits);
+    free(pred);
+    return st;
+}
+
+static bool whole_case(const trainer *t, const medcl_eval_case *ec) {
+    return !memcmp(ec->shape, t->patch, sizeof t->patch) && ec->channels == t->rc.model.in_channels;
+}
+
+/* Mean foreground Dice of every domain's test cases with bootstrap intervals, the current
+ * model in evaluation mode: batched whole cases when every case is one patch (2D slices),
+ * else protocol.h's sliding-window evaluation. in_domain[d] marks the training domains. */
+static medcl_status eval_domains(trainer *t, const bool *in_domain, medcl_ci *ci) {
+    medcl_status st = MEDCL_OK;
+    medcl_eval_results *res = NULL;
+    double *vals = NULL;
+    const medcl_eval_case **list = NULL;
+    MEDCL_TRY(load_sets(t));
+    bool whole = true;
+    int64_t most = 1;
+    for (int d = 0; d < t->ndom; d++) {
+        t->sets[d].in_domain = in_domain ? in_domain[d] : 0;
+        if (t->sets[d].num_cases > most) most = t->sets[d].num_cases;
+        for (int64_t i = 0; i < t->sets[d].num_cases; i++) whole = whole && whole_case(t, &t->sets[d].cases[i]);
+    }
+    medcl_bootstrap_options bo = MEDCL_BOOTSTRAP_OPTIONS_INIT;
+    bo.num_resamples = t->rc.evaluation.bootstrap;
+    bo.seed = t->rc.seed;
+    if (whole) {
+        vals = malloc((size_t)most * sizeof *vals);
+        list = malloc((size_t)most * sizeof *list);
+        if (!vals || !list) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "evaluation: out of memory");
+        for (int d = 0; d < t->ndom; d++) {
+            int64_t n = t->sets[d].num_cases;
+            for (int64_t i = 0; i < n; i++) list[i] = &t->sets[d].cases[i];
+            if (n == 0) {
+                ci[d] = (medcl_ci){NAN, NAN, NAN, 0, 0};
+                continue;
+            }
+            MEDCL_TRY(dice_batched(t, list, n, NULL, vals));
+            MEDCL_TRY(medcl_bootstrap_ci(vals, n, &bo, &ci[d]));
+        }
+        goto cleanup;
+    }
+    pred_ctx pc = {t->g, medcl_graph_tensor(t->g, t->m.image), medcl_graph_tensor(t->g, t->m.logits)};
+    medcl_infer_options io = MEDCL_INFER_OPTIONS_INIT;
+    memcpy(io.patch, t->patch, sizeof io.patch);
+    io.num_classes = t->rc.model.num_classes;
+    io.step = t->rc.validation.step;
+    io.batch = (int32_t)t->B;
+    medcl_eval_options eo = MEDCL_EVAL_OPTIONS_INIT;
+    eo.surface_metrics = 0;
+    eo.examples = 0;
+    eo.bootstrap = bo;
+    MEDCL_TRY(medcl_graph_set_training(t->g, false));
+    MEDCL_TRY(medcl_eval_run(t->ctx, predict_cb, &pc, &io, t->sets, t->ndom, &eo, &res));
+    int K = t->rc.model.num_classes;
+    for (int d = 0; d < t->ndom; d++) ci[d] = res->sets[d].mean[MEDCL_EVAL_DICE][K];
+cleanup:
+    if (t->g) medcl_graph_set_training(t->g, true);
+    medcl_eval_results_free(res);
+    free(vals);
+    free(list);
+    return st;
+}
+
+/* Mean foreground Dice of the training domains' test cases under an attack of radius eps (0:
+ * clean) on the current model in evaluation mode (whole cases only: the others are skipped and
+ * counted in *skipped). */
+static medcl_status eval_robust(trainer *t, medcl_adv_method method, double eps, medcl_ci *ci, int64_t *skipped) {
+    medcl_status st = MEDCL_OK;
+    medcl_adversary *a = NULL;
+    double *vals = NULL;
+    const medcl_eval_case **list = NULL;
+    int64_t n = 0;
+    *skipped = 0;
+    MEDCL_TRY(load_sets(t));
+    int64_t total = 0;
+    for (int d = 0; d < t->ndom; d++) total += t->sets[d].num_cases;
+    list = malloc((size_t)(total ? total : 1) * sizeof *list);
+    vals = malloc((size_t)(total ? total : 1) * sizeof *vals);
+    if (!list || !vals) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "robustness: out of memory");
+    for (int d = 0; d < t->ndom; d++) {
+        if (!t->sets[d].in_domain) continue;
+        for (int64_t i = 0; i < t->sets[d].num_cases; i++) {
+            if (whole_case(t, &t->sets[d].cases[i])) list[n++] = &t->sets[d].cases[i];
+            else (*skipped)++;
+        }
+    }
+    if (eps > 0) {
+        medcl_adv_config ac = MEDCL_ADV_CONFIG_INIT;
+        ac.method = method;
+        ac.epsilon = (float)eps;
+        ac.steps = method == MEDCL_ADV_PGD ? t->rc.evaluation.robust_steps : 1;
+        ac.seed = t->rc.seed;
+        MEDCL_TRY(medcl_adversary_create(t->g, t->m.image, &ac, &a));
+    }
+    if (n == 0) {
+        *ci = (medcl_ci){NAN, NAN, NAN, 0, 0};
+        goto cleanup;
+    }
+    MEDCL_TRY(dice_batched(t, list, n, a, vals));
+    medcl_bootstrap_options bo = MEDCL_BOOTSTRAP_OPTIONS_INIT;
+    bo.num_resamples = t->rc.evaluation.bootstrap;
+    bo.seed = t->rc.seed;
+    MEDCL_TRY(medcl_bootstrap_ci(vals, n, &bo, ci));
+cleanup:
+    medcl_adversary_destroy(a);
+    free(list);
+    free(vals);
+    return st;
+}
+
+static cJSON *ci_json(const medcl_ci *ci) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "estimate", medcl_report_json_number(ci->estimate));
+    cJSON_AddItemToObject(o, "lower", medcl_report_json_number(ci->lower));
+    cJSON_AddItemToObject(o, "upper", medcl_report_json_number(ci->upper));
+    cJSON_AddNumberToObject(o, "n", (double)ci->num_used);
+    return o;
+}
+
+static medcl_status write_json(const char *dir, const char *name, cJSON *root) {
+    char path[CLI_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *txt = cJSON_Print(root);
+    if (!txt) return medcl_fail(MEDCL_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
+    medcl_status st = medcl_file_write_atomic(path, txt, strlen(txt));
+    free(txt);
+    return st;
+}
+
+/* evaluation.json of a single run: every domain's held-out Dice (training domains marked) and
+ * the robustness curve. */
+static medcl_status final_evaluation(trainer *t) {
+    medcl_status st = MEDCL_OK;
+    cJSON *root = cJSON_CreateObject();
+    medcl_ci ci[MAXD];
+    bool in[MAXD] = {false};
+    if (!root) return medcl_fail(MEDCL_ERR_OUT_OF_MEMORY, "evaluation: out of memory");
+    for (int d = 0; d < t->ndom; d++) in[d] = t->rc.dataset.n_train_domains == 0;
+    for (int i = 0; i < t->rc.dataset.n_train_domains; i++)
+        in[medcl_dataset_domain_find(t->ds, t->rc.dataset.train_domains[i])] = true;
+    double t0 = now_s();
+    MEDCL_TRY(eval_domains(t, in, ci));
+    cJSON_AddStringToObject(root, "metric", "dice");
+    cJSON *doms = cJSON_AddArrayToObject(root, "domains");
+    for (int d = 0; d < t->ndom; d++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", t->sets[d].name);
+        cJSON_AddBoolToObject(o, "in_domain", in[d]);
+        cJSON_AddNumberToObject(o, "cases", (double)t->sets[d].num_cases);
+        cJSON_AddItemToObject(o, "dice", ci_json(&ci[d]));
+        cJSON_AddItemToArray(doms, o);
+        fprintf(stderr, "medcl train: %s domain %s: Dice %.4f [%.4f, %.4f] (%lld cases)\n", in[d] ? "in" : "held-out",
+                t->sets[d].name, ci[d].estimate, ci[d].lower, ci[d].upper, (long long)ci[d].num_used);
+    }
+    if (t->rc.evaluation.robust_method != MEDCL_ADV_NONE) {
+        cJSON *r = cJSON_AddObjectToObject(root, "robustness");
+        cJSON_AddStringToObject(r, "method", medcl_adv_method_str(t->rc.evaluation.robust_method));
+        cJSON_AddNumberToObject(r, "steps", t->rc.evaluation.robust_steps);
+        cJSON *arr = cJSON_AddArrayToObject(r, "results");
+        for (int e = -1; e < t->rc.evaluation.n_epsilons; e++) {
+            double eps = e < 0 ? 0.0 : t->rc.evaluation.epsilons[e];
+            medcl_ci rci;
+            int64_t skipped = 0;
+            MEDCL_TRY(eval_robust(t, t->rc.evaluation.robust_method, eps, &rci, &skipped));
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "epsilon", eps);
+            cJSON_AddItemToObject(o, "dice", ci_json(&rci));
+            cJSON_AddNumberToObject(o, "skipped_cases", (double)skipped);
+            cJSON_AddItemToArray(arr, o);
+            fprintf(stderr, "medcl train: robustness %s eps %g: Dice %.4f [%.4f, %.4f]\n",
+                    medcl_adv_method_str(t->rc.evaluation.robust_method), eps, rci.estimate, rci.lower, rci.upper);
+        }
+    }
+    cJSON_AddNumberToObject(root, "seconds", now_s() - t0);
+    MEDCL_TRY(write_json(t->rc.output, "evaluation.json", root));
+cleanup:
+    cJSON_Delete(root);
+    return st;
+}
+
 /* ================================================================== the loop */
 
-medcl_status cli_train_run(const cli_config *cfg, const cli_train_options *opt) {
+/* Trains t->total_steps steps from start (validation, latest/best checkpoints, curves); the
+ * final checkpoints are written by the caller. */
+static medcl_status train_loop(trainer *t, int64_t start) {
     medcl_status st = MEDCL_OK;
-    trainer t;
-    memset(&t, 0, sizeof t);
-    t.opt = opt;
-    cli_config_init(&t.rc);
-    t.rc = *cfg;
-    t.rc.augmentation_json = cfg->augmentation_json ? strdup(cfg->augmentation_json) : NULL;
-    int64_t step = 0, start = 0;
-    MEDCL_TRY(setup(&t, &start));
-    step = start;
-    const cli_config *rc = &t.rc;
+    const cli_train_options *opt = t->opt;
+    const cli_config *rc = &t->rc;
+    int64_t step = start;
+    char stage[96] = "";
+    if (t->stage >= 0)
+        snprintf(stage, sizeof stage, " [stage %d/%d: %s, %s]", t->stage + 1, rc->continual.n_domains,
+                 rc->continual.domains[t->stage], cli_continual_str(rc->continual.method));
     fprintf(stderr, "medcl train: %s, %s %dD, %lld parameters, %d training / %d validation cases, patch %lldx%lldx%lld, "
-            "batch %lld, %d epochs x %d steps%s\n",
-            medcl_context_device(t.ctx)->name, rc->model.kind == CLI_MODEL_UNET ? "U-Net" : "classifier", rc->model.dims,
-            (long long)medcl_graph_param_numel(t.g), t.split.n_train, t.split.n_val, (long long)t.patch[0],
-            (long long)t.patch[1], (long long)t.patch[2], (long long)t.B, rc->training.epochs, rc->training.iterations,
-            start ? " (resumed)" : "");
+            "batch %lld, %d epochs x %d steps%s%s\n",
+            medcl_context_device(t->ctx)->name, rc->model.kind == CLI_MODEL_UNET ? "U-Net" : "classifier", rc->model.dims,
+            (long long)medcl_graph_param_numel(t->g), t->split.n_train, t->split.n_val, (long long)t->patch[0],
+            (long long)t->patch[1], (long long)t->patch[2], (long long)t->B, rc->training.epochs, rc->training.iterations,
+            start ? " (resumed)" : "", stage);
     if (start) fprintf(stderr, "medcl train: resuming at step %lld (epoch %lld)\n", (long long)start,
-                       (long long)(start / t.steps_per_epoch));
+                       (long long)(start / t->steps_per_epoch));
     double t0 = now_s(), loss_sum = 0;
     int64_t loss_n = 0, run_steps = 0, saved_step = start;
     int log_every = rc->training.iterations >= 10 ? rc->training.iterations / 10 : 1;
-    while (step < t.total_steps) {
-        int64_t epoch = step / t.steps_per_epoch, index = step % t.steps_per_epoch;
+    while (step < t->total_steps) {
+        int64_t epoch = step / t->steps_per_epoch, index = step % t->steps_per_epoch;
         double lr = medcl_lr_at(&rc->schedule, epoch);
         medcl_batch b;
-        st = medcl_loader_next(t.loader, &b);
+        st = medcl_loader_next(t->loader, &b);
         if (st == MEDCL_ERR_INTERRUPTED && opt->interrupt && *opt->interrupt) {
             /* the signal stopped the loader before this step: save where we are */
             if (opt->progress) fputc('\n', stderr);
-            if (saved_step != step && run_steps > 0) MEDCL_TRY(save_checkpoint(&t, t.path_latest, step));
-            fflush(t.curves);
+            if (saved_step != step && run_steps > 0) MEDCL_TRY(save_checkpoint(t, t->path_latest, step));
+            fflush(t->curves);
             fprintf(stderr, "medcl train: interrupted after step %lld; saved %s (resume with --resume)\n",
-                    (long long)step, t.path_latest);
-            MEDCL_FAIL(MEDCL_ERR_INTERRUPTED, "interrupted after step %lld; %s saved", (long long)step, t.path_latest);
+                    (long long)step, t->path_latest);
+            MEDCL_FAIL(MEDCL_ERR_INTERRUPTED, "interrupted after step %lld; %s saved", (long long)step, t->path_latest);
         }
         MEDCL_TRY(st);
-        MEDCL_TRY(feed(&t, &b));
+        MEDCL_TRY(feed(t, &b));
         medcl_step_stats ss;
-        MEDCL_TRY(medcl_train_step(t.g, t.o, lr, &ss));
+        MEDCL_TRY(train_step(t, lr, (uint32_t)step, &ss));
         if (!isfinite(ss.loss)) {
             char cases[256];
             size_t len = 0;
             cases[0] = 0;
-            for (int64_t s = 0; s < t.B && len < sizeof cases; s++) {
-                const medcl_case *c = medcl_dataset_case(t.ds, b.case_index[s]);
+            for (int64_t s = 0; s < t->B && len < sizeof cases; s++) {
+                const medcl_case *c = medcl_dataset_case(t->ds, b.case_index[s]);
                 len += (size_t)snprintf(cases + len, sizeof cases - len, "%s%s", s ? ", " : "", c ? c->id : "?");
             }
             if (opt->progress) fputc('\n', stderr);
             char kept[CLI_PATH_MAX + 128];
             if (saved_step > 0)
-                snprintf(kept, sizeof kept, "%s is from step %lld", t.path_latest, (long long)saved_step);
+                snprintf(kept, sizeof kept, "%s is from step %lld", t->path_latest, (long long)saved_step);
             else
                 snprintf(kept, sizeof kept, "no checkpoint was written");
             MEDCL_FAIL(MEDCL_ERR_NUMERIC, "step %lld (epoch %lld, batch %lld): the loss is %g (gradient norm %g) on "
@@ -795,30 +1607,30 @@ medcl_status cli_train_run(const cli_config *cfg, const cli_train_options *opt) 
         run_steps++;
         loss_sum += ss.loss;
         loss_n++;
-        fprintf(t.curves, "train,%lld,%lld,%.9g,%.9g,%.9g,\n", (long long)epoch, (long long)step, (double)ss.loss, lr,
+        fprintf(t->curves, "train,%lld,%lld,%.9g,%.9g,%.9g,\n", (long long)epoch, (long long)step, (double)ss.loss, lr,
                 (double)ss.grad_norm);
-        double el = now_s() - t0, ips = (double)(run_steps * t.B) / (el > 0 ? el : 1e-9);
+        double el = now_s() - t0, ips = (double)(run_steps * t->B) / (el > 0 ? el : 1e-9);
         char eta[32];
-        fmt_time(eta, sizeof eta, el / (double)run_steps * (double)(t.total_steps - step));
+        fmt_time(eta, sizeof eta, el / (double)run_steps * (double)(t->total_steps - step));
         if (opt->progress) {
             fprintf(stderr, "\repoch %lld/%d  step %lld/%lld  loss %.4f  lr %.2e  %.1f img/s  ETA %s   ",
-                    (long long)epoch + 1, rc->training.epochs, (long long)index + 1, (long long)t.steps_per_epoch,
+                    (long long)epoch + 1, rc->training.epochs, (long long)index + 1, (long long)t->steps_per_epoch,
                     (double)ss.loss, lr, ips, eta);
             fflush(stderr);
         } else if (!opt->quiet && ((index + 1) % log_every == 0)) {
             fprintf(stderr, "epoch %lld/%d step %lld/%lld loss %.4f lr %.3e %.1f img/s ETA %s\n", (long long)epoch + 1,
-                    rc->training.epochs, (long long)index + 1, (long long)t.steps_per_epoch, (double)ss.loss, lr, ips,
+                    rc->training.epochs, (long long)index + 1, (long long)t->steps_per_epoch, (double)ss.loss, lr, ips,
                     eta);
         }
-        bool epoch_end = step % t.steps_per_epoch == 0;
+        bool epoch_end = step % t->steps_per_epoch == 0;
         if (epoch_end) {
-            int64_t e1 = step / t.steps_per_epoch; /* epochs done */
+            int64_t e1 = step / t->steps_per_epoch; /* epochs done */
             double metric = NAN;
-            bool val = rc->task == CLI_TASK_SEGMENTATION && t.split.n_val > 0 && rc->validation.every > 0 &&
-                       (e1 % rc->validation.every == 0 || step == t.total_steps);
+            bool val = rc->task == CLI_TASK_SEGMENTATION && t->split.n_val > 0 && rc->validation.every > 0 &&
+                       (e1 % rc->validation.every == 0 || step == t->total_steps);
             if (val) {
-                MEDCL_TRY(validate(&t, &metric));
-                fprintf(t.curves, "val,%lld,%lld,,,,%.9g\n", (long long)e1 - 1, (long long)step, metric);
+                MEDCL_TRY(validate(t, &metric));
+                fprintf(t->curves, "val,%lld,%lld,,,,%.9g\n", (long long)e1 - 1, (long long)step, metric);
             }
             if (opt->progress) fputc('\n', stderr);
             fprintf(stderr, "epoch %lld/%d done: mean loss %.4f%s", (long long)e1, rc->training.epochs,
@@ -827,33 +1639,260 @@ medcl_status cli_train_run(const cli_config *cfg, const cli_train_options *opt) 
             fputc('\n', stderr);
             loss_sum = 0;
             loss_n = 0;
-            if (val && !isnan(metric) && metric > t.best_metric) {
-                t.best_metric = metric;
-                t.best_epoch = e1;
-                MEDCL_TRY(save_checkpoint(&t, t.path_best, step));
+            if (val && !isnan(metric) && metric > t->best_metric) {
+                t->best_metric = metric;
+                t->best_epoch = e1;
+                MEDCL_TRY(save_checkpoint(t, t->path_best, step));
             }
-            MEDCL_TRY(save_checkpoint(&t, t.path_latest, step));
+            MEDCL_TRY(save_checkpoint(t, t->path_latest, step));
             saved_step = step;
-            fflush(t.curves);
+            fflush(t->curves);
         }
         bool stop = (opt->interrupt && *opt->interrupt) || (opt->stop_after > 0 && run_steps >= opt->stop_after);
-        if (stop && step < t.total_steps) {
+        if (stop && step < t->total_steps) {
             if (opt->progress) fputc('\n', stderr);
-            if (saved_step != step) MEDCL_TRY(save_checkpoint(&t, t.path_latest, step));
-            fflush(t.curves);
+            if (saved_step != step) MEDCL_TRY(save_checkpoint(t, t->path_latest, step));
+            fflush(t->curves);
             fprintf(stderr, "medcl train: interrupted after step %lld; saved %s (resume with --resume)\n",
-                    (long long)step, t.path_latest);
-            MEDCL_FAIL(MEDCL_ERR_INTERRUPTED, "interrupted after step %lld; %s saved", (long long)step, t.path_latest);
+                    (long long)step, t->path_latest);
+            MEDCL_FAIL(MEDCL_ERR_INTERRUPTED, "interrupted after step %lld; %s saved", (long long)step, t->path_latest);
         }
     }
-    if (saved_step != step) MEDCL_TRY(save_checkpoint(&t, t.path_latest, step));
-    MEDCL_TRY(save_checkpoint(&t, t.path_final, step));
+    if (saved_step != step) MEDCL_TRY(save_checkpoint(t, t->path_latest, step));
+    fprintf(stderr, "medcl train: %s done in %.1f s\n", t->stage >= 0 ? "stage" : "training", now_s() - t0);
+cleanup:
+    return st;
+}
+
+/* ================================================================== continual learning */
+
+/* EWC: the diagonal Fisher over fisher_batches batches of the stage's training cases, then
+ * consolidation (online: added to the earlier domains' Fisher, anchors = current weights). */
+static medcl_status ewc_consolidate(trainer *t) {
+    medcl_status st = MEDCL_OK;
+    MEDCL_TRY(medcl_ewc_fisher_begin(t->ewc));
+    for (int k = 0; k < t->rc.continual.fisher_batches; k++) {
+        medcl_batch b;
+        MEDCL_TRY(medcl_loader_next(t->loader, &b));
+        MEDCL_TRY(feed(t, &b));
+        MEDCL_TRY(medcl_graph_zero_grad(t->g));
+        MEDCL_TRY(medcl_graph_forward(t->g));
+        MEDCL_TRY(medcl_graph_backward(t->g, 1.0f));
+        MEDCL_TRY(medcl_ewc_fisher_accumulate(t->ewc));
+    }
+    MEDCL_TRY(medcl_ewc_consolidate(t->ewc));
+cleanup:
+    return st;
+}
+
+static medcl_status write_heatmap(const char *path, const char *title, const double *R, int rows, int cols,
+                                  const char *const *row_names, const char *const *col_names) {
+    medcl_heatmap h = MEDCL_HEATMAP_INIT;
+    h.title = title;
+    h.x_label = "evaluated on domain";
+    h.y_label = "after training stage";
+    h.rows = rows;
+    h.cols = cols;
+    h.row_names = row_names;
+    h.col_names = col_names;
+    h.values = R;
+    h.fixed_range = true;
+    h.v_min = 0.0;
+    h.v_max = 1.0;
+    char *svg = NULL;
+    medcl_status st = medcl_chart_heatmap(&h, &svg);
+    if (st == MEDCL_OK) st = medcl_chart_save(path, svg);
+    free(svg);
+    return st;
+}
+
+/* Stages over continual.domains: stage i trains on domain i (plus the replay buffer), starting
+ * from stage i-1's weights, then every domain's test cases are evaluated: R[i][j]. Writes
+ * stage<i>.safetensors (replay buffer in the metadata "cli.replay", stage and domain in
+ * "cli.stage", "cli.domain"), stage<i>.ewc.safetensors (EWC), continual.json (R with
+ * intervals, the random-initialization baseline, average metrics, BWT, FWT, forgetting) and
+ * continual_R.svg. */
+static medcl_status run_continual(trainer *t) {
+    medcl_status st = MEDCL_OK;
+    const cli_config *rc = &t->rc;
+    int T = rc->continual.n_domains;
+    int didx[MAXD];
+    medcl_ci Rci[MAXD][MAXD], bci[MAXD], all[MAXD];
+    double R[MAXD * MAXD], base[MAXD], avg_all[MAXD], avg_seen[MAXD], secs[MAXD];
+    char prev[CLI_PATH_MAX + 64] = "", prev_ewc[CLI_PATH_MAX + 64] = "", cur[CLI_PATH_MAX + 64],
+         cur_ewc[CLI_PATH_MAX + 64];
+    medcl_replay *rp = NULL;
+    int *extra = NULL;
+    char *rjson = NULL;
+    cJSON *root = NULL;
+    const char *names[MAXD];
+    for (int i = 0; i < T; i++) {
+        didx[i] = medcl_dataset_domain_find(t->ds, rc->continual.domains[i]);
+        names[i] = rc->continual.domains[i];
+    }
+    if (rc->continual.method == CLI_CONTINUAL_REPLAY) {
+        medcl_replay_config rcfg = MEDCL_REPLAY_CONFIG_INIT;
+        rcfg.fraction = rc->continual.replay_fraction;
+        rcfg.seed = rc->seed;
+        MEDCL_TRY(medcl_replay_create(&rcfg, &rp));
+    }
+    for (int i = 0; i < T; i++) {
+        double ts = now_s();
+        t->stage = i;
+        bool use[MAXD] = {false};
+        use[didx[i]] = true;
+        int nextra = 0;
+        if (rp) {
+            int64_t tot = medcl_replay_total(rp);
+            free(extra);
+            extra = malloc((size_t)(tot ? tot : 1) * sizeof *extra);
+            if (!extra) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "replay: out of memory");
+            for (int64_t k = 0; k < tot; k++) {
+                int dd = 0;
+                int64_t ci = 0;
+                MEDCL_TRY(medcl_replay_entry(rp, k, &dd, &ci));
+                int ds = didx[dd]; /* replay domains are added in stage order */
+                extra[nextra++] = t->dom_train[ds][ci];
+            }
+            if (nextra) fprintf(stderr, "medcl train: replaying %d cases of %d earlier domains\n", nextra,
+                                medcl_replay_domain_count(rp));
+        }
+        MEDCL_TRY(split_from_domains(t, use, extra, nextra));
+        bool lwf = rc->continual.method == CLI_CONTINUAL_LWF && i > 0;
+        bool ewc = rc->continual.method == CLI_CONTINUAL_EWC && i > 0;
+        int64_t start = 0;
+        MEDCL_TRY(setup_model(t, &start, i ? prev : NULL, lwf ? prev : NULL, ewc ? prev_ewc : NULL));
+        if (i == 0) {
+            /* FWT baseline: the randomly initialized model on every domain */
+            medcl_ci b[MAXD];
+            MEDCL_TRY(eval_domains(t, NULL, b));
+            for (int j = 0; j < T; j++) {
+                bci[j] = b[didx[j]];
+                base[j] = bci[j].estimate;
+            }
+        }
+        MEDCL_TRY(train_loop(t, start));
+        snprintf(cur, sizeof cur, "%s/stage%d.safetensors", rc->output, i);
+        if (rp) MEDCL_TRY(medcl_replay_add_domain(rp, names[i], t->n_dom_train[didx[i]]));
+        {
+            char sidx[16];
+            snprintf(sidx, sizeof sidx, "%d", i);
+            medcl_st_meta meta[3] = {{"cli.stage", sidx}, {"cli.domain", names[i]}, {"cli.replay", ""}};
+            int nm = 2;
+            if (rp) {
+                free(rjson);
+                rjson = NULL;
+                MEDCL_TRY(medcl_replay_to_json(rp, &rjson));
+                meta[2].value = rjson;
+                nm = 3;
+            }
+            MEDCL_TRY(save_checkpoint_meta(t, cur, t->total_steps, meta, nm));
+            MEDCL_TRY(save_checkpoint_meta(t, t->path_final, t->total_steps, meta, nm));
+        }
+        if (t->ewc) {
+            MEDCL_TRY(ewc_consolidate(t));
+            snprintf(cur_ewc, sizeof cur_ewc, "%s/stage%d.ewc.safetensors", rc->output, i);
+            MEDCL_TRY(medcl_ewc_save(t->ewc, cur_ewc));
+            snprintf(prev_ewc, sizeof prev_ewc, "%s", cur_ewc);
+        }
+        medcl_ci row[MAXD];
+        bool in[MAXD] = {false};
+        in[didx[i]] = true;
+        MEDCL_TRY(eval_domains(t, in, row));
+        fprintf(stderr, "medcl train: after stage %d (%s):", i + 1, names[i]);
+        for (int j = 0; j < T; j++) {
+            Rci[i][j] = row[didx[j]];
+            R[i * T + j] = Rci[i][j].estimate;
+            fprintf(stderr, " %s %.4f", names[j], R[i * T + j]);
+        }
+        fputc('\n', stderr);
+        snprintf(prev, sizeof prev, "%s", cur);
+        stage_free(t);
+        secs[i] = now_s() - ts;
+    }
+    (void)all;
+    medcl_transfer_metrics tm = MEDCL_TRANSFER_METRICS_INIT;
+    MEDCL_TRY(medcl_transfer_compute(R, T, base, &tm, avg_all, avg_seen));
+    fprintf(stderr, "medcl train: continual %s: ACC %.4f  BWT %+.4f  FWT %+.4f  forgetting %.4f\n",
+            cli_continual_str(rc->continual.method), tm.acc, tm.bwt, tm.fwt, tm.forgetting);
+    root = cJSON_CreateObject();
+    if (!root) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "continual: out of memory");
+    cJSON_AddStringToObject(root, "method", cli_continual_str(rc->continual.method));
+    cJSON_AddStringToObject(root, "metric", "dice");
+    cJSON *dn = cJSON_AddArrayToObject(root, "domains");
+    for (int j = 0; j < T; j++) cJSON_AddItemToArray(dn, cJSON_CreateString(names[j]));
+    MEDCL_TRY(medcl_report_json_add_matrix(root, "R", R, T, T));
+    cJSON *rcis = cJSON_AddArrayToObject(root, "R_ci");
+    for (int i = 0; i < T; i++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; j < T; j++) cJSON_AddItemToArray(row, ci_json(&Rci[i][j]));
+        cJSON_AddItemToArray(rcis, row);
+    }
+    cJSON *bl = cJSON_AddArrayToObject(root, "baseline");
+    for (int j = 0; j < T; j++) cJSON_AddItemToArray(bl, medcl_report_json_number(base[j]));
+    cJSON *aa = cJSON_AddArrayToObject(root, "avg_all"), *as = cJSON_AddArrayToObject(root, "avg_seen");
+    cJSON *sa = cJSON_AddArrayToObject(root, "stage_seconds");
+    for (int i = 0; i < T; i++) {
+        cJSON_AddItemToArray(aa, medcl_report_json_number(avg_all[i]));
+        cJSON_AddItemToArray(as, medcl_report_json_number(avg_seen[i]));
+        cJSON_AddItemToArray(sa, cJSON_CreateNumber(secs[i]));
+    }
+    MEDCL_TRY(medcl_report_json_add_number(root, "acc", tm.acc));
+    MEDCL_TRY(medcl_report_json_add_number(root, "bwt", tm.bwt));
+    MEDCL_TRY(medcl_report_json_add_number(root, "fwt", tm.fwt));
+    MEDCL_TRY(medcl_report_json_add_number(root, "forgetting", tm.forgetting));
+    MEDCL_TRY(write_json(rc->output, "continual.json", root));
+    {
+        char path[CLI_PATH_MAX + 64], title[128];
+        snprintf(path, sizeof path, "%s/continual_R.svg", rc->output);
+        snprintf(title, sizeof title, "Dice R[i][j], %s", cli_continual_str(rc->continual.method));
+        MEDCL_TRY(write_heatmap(path, title, R, T, T, names, names));
+    }
+cleanup:
+    cJSON_Delete(root);
+    free(rjson);
+    free(extra);
+    medcl_replay_destroy(rp);
+    return st;
+}
+
+medcl_status cli_write_heatmap(const char *path, const char *title, const double *values, int rows, int cols,
+                               const char *const *row_names, const char *const *col_names) {
+    return write_heatmap(path, title, values, rows, cols, row_names, col_names);
+}
+
+/* ================================================================== entry */
+
+medcl_status cli_train_run(const cli_config *cfg, const cli_train_options *opt) {
+    medcl_status st = MEDCL_OK;
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.opt = opt;
+    t.stage = -1;
+    cli_config_init(&t.rc);
+    t.rc = *cfg;
+    t.rc.augmentation_json = cfg->augmentation_json ? strdup(cfg->augmentation_json) : NULL;
+    int64_t start = 0;
+    double t0 = now_s();
+    if (cfg->continual.method != CLI_CONTINUAL_NONE && opt->resume)
+        MEDCL_FAIL(MEDCL_ERR_UNSUPPORTED, "--resume is not supported for continual runs (restart the run)");
+    MEDCL_TRY(setup_data(&t));
+    if (t.rc.continual.method != CLI_CONTINUAL_NONE) {
+        MEDCL_TRY(run_continual(&t));
+        fprintf(stderr, "medcl train: done in %.1f s; stage checkpoints, continual.json and continual_R.svg in %s\n",
+                now_s() - t0, t.rc.output);
+        goto cleanup;
+    }
+    MEDCL_TRY(setup_model(&t, &start, NULL, NULL, NULL));
+    MEDCL_TRY(train_loop(&t, start));
+    MEDCL_TRY(save_checkpoint(&t, t.path_final, t.total_steps));
     if (t.best_epoch < 0) {
         /* no validation ran: best is the final model */
-        MEDCL_TRY(save_checkpoint(&t, t.path_best, step));
+        MEDCL_TRY(save_checkpoint(&t, t.path_best, t.total_steps));
     }
+    if (t.per_domain) MEDCL_TRY(final_evaluation(&t));
     fprintf(stderr, "medcl train: done in %.1f s; checkpoints in %s (final.safetensors, best.safetensors%s)\n",
-            now_s() - t0, rc->output, t.best_epoch >= 0 ? "" : " = final: no validation");
+            now_s() - t0, t.rc.output, t.best_epoch >= 0 ? "" : " = final: no validation");
     if (t.best_epoch >= 0)
         fprintf(stderr, "medcl train: best validation Dice %.4f at epoch %lld\n", t.best_metric, (long long)t.best_epoch);
 cleanup:

@@ -35,12 +35,24 @@ typedef struct cli_model {
     int nheads;
     medcl_node targets[MEDCL_UNET_MAX_LEVELS]; /* i32 label inputs per head (training) */
     medcl_node loss;        /* training only */
+    medcl_node soft;        /* f32 soft-target input (mixup / cutmix), else MEDCL_NODE_NONE */
+    medcl_node teacher_probs; /* LwF teacher probabilities input, else MEDCL_NODE_NONE */
 } cli_model;
 
 /* Builds the model (and with training, its label inputs and loss) for batch B and the
  * config's patch; cfg must have model.in_channels and model.num_classes resolved. */
 medcl_status cli_model_build(medcl_graph *g, const cli_config *cfg, int64_t batch, bool training,
                              cli_model *out);
+/* The same with the regularizers of the config (dropout nodes when a rate is > 0, label
+ * smoothing, a soft-target input when mixup or cutmix is on) and, with lwf, the LwF
+ * distillation term weighted by continual.lambda (an input "lwf.teacher_probs"). */
+medcl_status cli_model_build_ex(medcl_graph *g, const cli_config *cfg, int64_t batch, bool training, bool lwf,
+                                cli_model *out);
+
+/* A heat map of a (rows, cols) matrix in [0, 1] (report.h's medcl_chart_heatmap) saved to path:
+ * the continual-learning matrix R[i][j]. */
+medcl_status cli_write_heatmap(const char *path, const char *title, const double *values, int rows, int cols,
+                               const char *const *row_names, const char *const *col_names);
 
 /* Copies every parameter and buffer of g from a checkpoint file by name, ignoring optimizer
  * state ("optim.*"); a missing or mis-shaped tensor is MEDCL_ERR_FORMAT naming it. */
