@@ -1564,6 +1564,8 @@ static medcl_status train_loop(trainer *t, int64_t start) {
     double t0 = now_s(), loss_sum = 0;
     int64_t loss_n = 0, run_steps = 0, saved_step = start;
     int log_every = rc->training.iterations >= 10 ? rc->training.iterations / 10 : 1;
+    /* time this loop waited for the loader (issue: the loader must keep the device busy) */
+    double wait_epoch = 0, epoch_t0 = now_s();
     while (step < t->total_steps) {
         int64_t epoch = step / t->steps_per_epoch, index = step % t->steps_per_epoch;
         double lr = medcl_lr_at(&rc->schedule, epoch);
@@ -1579,6 +1581,7 @@ static medcl_status train_loop(trainer *t, int64_t start) {
             MEDCL_FAIL(MEDCL_ERR_INTERRUPTED, "interrupted after step %lld; %s saved", (long long)step, t->path_latest);
         }
         MEDCL_TRY(st);
+        wait_epoch += b.wait_s;
         MEDCL_TRY(feed(t, &b));
         medcl_step_stats ss;
         MEDCL_TRY(train_step(t, lr, (uint32_t)step, &ss));
@@ -1636,7 +1639,11 @@ static medcl_status train_loop(trainer *t, int64_t start) {
             fprintf(stderr, "epoch %lld/%d done: mean loss %.4f%s", (long long)e1, rc->training.epochs,
                     loss_sum / (double)(loss_n ? loss_n : 1), val ? ", validation Dice " : "");
             if (val) fprintf(stderr, "%.4f", metric);
-            fputc('\n', stderr);
+            double ep_s = now_s() - epoch_t0;
+            fprintf(stderr, "; waited %.2f s for data in %.1f s (%.1f%%)\n", wait_epoch, ep_s,
+                    ep_s > 0 ? 100.0 * wait_epoch / ep_s : 0.0);
+            wait_epoch = 0;
+            epoch_t0 = now_s();
             loss_sum = 0;
             loss_n = 0;
             if (val && !isnan(metric) && metric > t->best_metric) {
