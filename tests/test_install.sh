@@ -26,8 +26,11 @@ if nm -D --defined-only "$LIBDIR/libmedcl.so" | grep -q " T medcl_fail$"; then
     echo "FAIL: internal symbol medcl_fail exported"; exit 1
 fi
 nm -D --defined-only "$LIBDIR/libmedcl.so" | grep -q " T medcl_context_create$"
+# a sanitizer build's library needs the consumer linked with the same runtime
+SAN=""
+[ "${MEDCL_SANITIZE:-OFF}" = ON ] && SAN="-fsanitize=address,undefined"
 # pkg-config
-PKG_CONFIG_PATH="$LIBDIR/pkgconfig" cc "$TMP/use.c" -o "$TMP/use_pc" $(PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --cflags --libs medcl)
+PKG_CONFIG_PATH="$LIBDIR/pkgconfig" cc $SAN "$TMP/use.c" -o "$TMP/use_pc" $(PKG_CONFIG_PATH="$LIBDIR/pkgconfig" pkg-config --cflags --libs medcl)
 LD_LIBRARY_PATH="$LIBDIR" "$TMP/use_pc" | grep -q '^[0-9]'
 # CMake package
 mkdir -p "$TMP/proj"
@@ -39,7 +42,7 @@ find_package(medcl REQUIRED)
 add_executable(use use.c)
 target_link_libraries(use medcl::medcl)
 C
-cmake -S "$TMP/proj" -B "$TMP/proj/b" -DCMAKE_PREFIX_PATH="$TMP/prefix" >/dev/null
+cmake -S "$TMP/proj" -B "$TMP/proj/b" -DCMAKE_PREFIX_PATH="$TMP/prefix" -DCMAKE_C_FLAGS="$SAN" >/dev/null
 cmake --build "$TMP/proj/b" >/dev/null
 LD_LIBRARY_PATH="$LIBDIR" "$TMP/proj/b/use" | grep -q '^[0-9]'
 echo "1 passed, 0 failed"
