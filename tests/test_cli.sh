@@ -45,7 +45,7 @@ opens=$(tr -cd '{' <"$TMP/out" | wc -c); closes=$(tr -cd '}' <"$TMP/out" | wc -c
 [ "$opens" = "$closes" ] && ok || bad "json braces unbalanced"
 
 # selection that matches nothing: exit 3 and a list of what exists
-MEDCL_DEVICE=no-such-device-xyz expect_rc 3 "unmatched MEDCL_DEVICE" "$BIN" demo
+MEDCL_DEVICE=no-such-device-xyz expect_rc 3 "unmatched MEDCL_DEVICE" "$BIN" demo --check-device
 contains "$TMP/err" "no-such-device-xyz" "selector named"
 contains "$TMP/err" "found [0-9]" "devices listed"
 # no OpenCL platform at all
@@ -60,15 +60,15 @@ contains "$TMP/out" "elementwise" "variants listed"
 expect_rc 0 "kernels build" "$BIN" kernels build --out "$TMP/bundle"
 [ -f "$TMP/bundle/manifest.json" ] && ok || bad "manifest written"
 contains "$TMP/bundle/manifest.json" '"library_version"' "manifest has library version"
-MEDCL_KERNEL_BUNDLE="$TMP/bundle" expect_rc 0 "demo from bundle" "$BIN" demo
+MEDCL_KERNEL_BUNDLE="$TMP/bundle" expect_rc 0 "demo from bundle" "$BIN" demo --check-device
 contains "$TMP/out" "program cache: 0 compiled" "bundle mode compiles nothing"
-MEDCL_KERNEL_BUNDLE="$TMP/nonexistent" expect_rc 1 "missing bundle" "$BIN" demo
+MEDCL_KERNEL_BUNDLE="$TMP/nonexistent" expect_rc 1 "missing bundle" "$BIN" demo --check-device
 contains "$TMP/err" "manifest.json" "missing bundle named"
 
 # demo with a fresh cache, then warm
-MEDCL_CACHE_DIR="$TMP/cache" expect_rc 0 "demo cold" "$BIN" demo
+MEDCL_CACHE_DIR="$TMP/cache" expect_rc 0 "demo cold" "$BIN" demo --check-device
 contains "$TMP/out" "demo: ok" "demo ok"
-MEDCL_CACHE_DIR="$TMP/cache" expect_rc 0 "demo warm" "$BIN" demo
+MEDCL_CACHE_DIR="$TMP/cache" expect_rc 0 "demo warm" "$BIN" demo --check-device
 contains "$TMP/out" "0 compiled" "warm cache compiles nothing"
 
 echo "$passes passed, $fails failed"

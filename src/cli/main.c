@@ -12,6 +12,8 @@ static void usage(FILE *f) {
             "  kernels build      compile every kernel variant for a device into a bundle\n"
             "  train              train a model from a config file (medcl train CONFIG.json)\n"
             "  predict            segment images with a trained checkpoint\n"
+            "  eval               evaluate a checkpoint on test sets/domains: metrics, gap, report\n"
+            "  bench              performance suite on a device: JSON + Markdown table\n"
             "  demo               run the demo on the built-in default data\n"
             "\n"
             "Run `medcl <command> --help` for a command's options.\n"
@@ -69,6 +71,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "demo")) return cli_demo(argc - 1, argv + 1);
     if (!strcmp(cmd, "train")) return cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict")) return cli_predict(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cli_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cli_bench(argc - 1, argv + 1);
     fprintf(stderr, "medcl: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
     return CLI_EXIT_USAGE;
