@@ -22,7 +22,8 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-demo: build
+demo: configure
+	@cmake --build $(BUILD) -j$(JOBS) --target medcl_cli
 	@$(BUILD)/bin/medcl demo
 
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
