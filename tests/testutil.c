@@ -162,3 +162,124 @@ float *td_download(const medcl_tensor *t) {
     if (st != MEDCL_OK) fail_msg("download %s: %s", medcl_tensor_name(t), medcl_last_error());
     return h;
 }
+
+/* ---- a tiny XML well-formedness checker ---- */
+
+static int is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == ':' || c == '.';
+}
+
+/* At p (just after '&'): a valid entity reference? Returns its length after '&' or 0. */
+static size_t entity_len(const char *p) {
+    static const char *const named[] = {"amp;", "lt;", "gt;", "quot;", "apos;"};
+    for (int i = 0; i < 5; i++)
+        if (!strncmp(p, named[i], strlen(named[i]))) return strlen(named[i]);
+    if (p[0] == '#') {
+        size_t i = 1;
+        if (p[1] == 'x') i++;
+        size_t s = i;
+        while (p[i] && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') || (p[i] >= 'A' && p[i] <= 'F')))
+            i++;
+        if (i > s && p[i] == ';') return i + 1;
+    }
+    return 0;
+}
+
+/* Returns NULL when well-formed, else a static message. counts elements into *elements. */
+const char *tu_xml_check(const char *s, int *elements) {
+    static char msg[256];
+    char stack[64][32];
+    int depth = 0, roots = 0;
+    *elements = 0;
+    const char *p = s;
+    if (!strncmp(p, "<?xml", 5)) {
+        p = strstr(p, "?>");
+        if (!p) return "unterminated XML declaration";
+        p += 2;
+    }
+    while (*p) {
+        if (*p == '<') {
+            if (p[1] == '/') {
+                p += 2;
+                const char *n = p;
+                while (is_name_char(*p)) p++;
+                size_t len = (size_t)(p - n);
+                while (*p == ' ' || *p == '\n') p++;
+                if (*p != '>') return "bad end tag";
+                p++;
+                if (depth == 0) return "end tag without start";
+                depth--;
+                if (strlen(stack[depth]) != len || strncmp(stack[depth], n, len)) {
+                    snprintf(msg, sizeof msg, "end tag </%.*s> closes <%s>", (int)len, n, stack[depth]);
+                    return msg;
+                }
+                continue;
+            }
+            if (p[1] == '!' || p[1] == '?') return "comment, doctype or PI inside the document";
+            p++;
+            const char *n = p;
+            while (is_name_char(*p)) p++;
+            size_t len = (size_t)(p - n);
+            if (len == 0 || len >= 32) return "bad element name";
+            if (depth == 0 && ++roots > 1) return "more than one root element";
+            if (depth == 0 && strncmp(n, "svg", len)) return "root is not svg";
+            (*elements)++;
+            char attrs[64][32];
+            int na = 0;
+            for (;;) {
+                int ws = 0;
+                while (*p == ' ' || *p == '\n' || *p == '\t') p++, ws++;
+                if (*p == '>' || (*p == '/' && p[1] == '>')) break;
+                if (!ws) return "attributes not separated by white space";
+                const char *an = p;
+                while (is_name_char(*p)) p++;
+                size_t al = (size_t)(p - an);
+                if (al == 0 || al >= 32) return "bad attribute name";
+                for (int i = 0; i < na; i++)
+                    if (strlen(attrs[i]) == al && !strncmp(attrs[i], an, al)) return "duplicate attribute";
+                if (na < 64) {
+                    memcpy(attrs[na], an, al);
+                    attrs[na++][al] = 0;
+                }
+                if (*p++ != '=') return "attribute without '='";
+                char q = *p++;
+                if (q != '"' && q != '\'') return "unquoted attribute value";
+                while (*p && *p != q) {
+                    if (*p == '<') return "'<' in an attribute value";
+                    if (*p == '&') {
+                        size_t e = entity_len(p + 1);
+                        if (!e) return "bad entity in an attribute value";
+                        p += e;
+                    }
+                    p++;
+                }
+                if (!*p) return "unterminated attribute value";
+                p++;
+            }
+            if (*p == '/') {
+                p += 2; /* empty element */
+            } else {
+                p++;
+                if (depth >= 64) return "too deep";
+                memcpy(stack[depth], n, len);
+                stack[depth++][len] = 0;
+            }
+            continue;
+        }
+        if (*p == '&') {
+            size_t e = entity_len(p + 1);
+            if (!e) return "bad entity in text";
+            p += e + 1;
+            continue;
+        }
+        if (*p == '>') return "raw '>' in text";
+        if (depth == 0 && *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r') return "text outside the root";
+        if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t' && *p != '\r') return "control character";
+        p++;
+    }
+    if (depth != 0) return "unclosed element";
+    if (roots != 1) return "no root element";
+    return NULL;
+}
+

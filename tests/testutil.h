@@ -27,7 +27,10 @@ double tu_zero_fraction(const float *a, size_t n);
 /* A fresh folder under MEDCL_TEST_TMP (or /tmp) for this test; returned string is static
  * per call site via the buffer given. */
 const char *tu_tmpdir(char *buf, size_t cap, const char *tag);
-#endif
+/* A small XML well-formedness check (one root, balanced tags, quoted unique attributes, valid
+ * entities) for the SVG writers' tests: NULL when well-formed, else what is wrong; *elements
+ * counts the elements. */
+const char *tu_xml_check(const char *s, int *elements);
 
 /* ---- device helpers (context chosen by MEDCL_DEVICE, acquired once per test program) ---- */
 #include "medcl/medcl.h"
@@ -41,3 +44,5 @@ medcl_tensor *td_tensor(int ndim, const int64_t *shape, const float *data, const
 void td_poison(medcl_tensor *t);
 /* Downloads an f32 tensor into a fresh malloc'd array. */
 float *td_download(const medcl_tensor *t);
+
+#endif
