@@ -187,6 +187,7 @@ MEDCL_API medcl_status medcl_checkpoint_load(const char *path, medcl_graph *g, m
  * (neg_slope 1e-2, InitWeights_He), biases 0, norm weight 1 / bias 0. Names:
  * enc{s}.conv{k}.weight|bias, enc{s}.norm{k}.weight|bias, dec{s}.up.weight|bias,
  * dec{s}.conv{k}..., dec{s}.norm{k}..., seg{i}.weight|bias (seg0: full resolution). */
+#define MEDCL_UNET_MAX_LEVELS 8
 typedef struct medcl_unet_config {
     size_t size;               /* sizeof(medcl_unet_config) */
     int dims;                  /* 2 or 3 */
@@ -201,12 +202,15 @@ typedef struct medcl_unet_config {
     bool transposed_decoder;   /* true: transposed conv; false: nearest up-sampling + 1x1 conv */
     bool deep_supervision;     /* heads on every decoder stage */
     bool residual_encoder;     /* each encoder stage adds its first block's output to its last */
+    /* dropout rate of the convolutions of stage s (encoder and decoder alike), placed
+     * conv → dropout → norm → activation as nnU-Net's ConvDropoutNormReLU; 0: no node */
+    float dropout[MEDCL_UNET_MAX_LEVELS];
+    uint64_t dropout_seed;     /* Philox seed of the dropout masks */
 } medcl_unet_config;
 #define MEDCL_UNET_CONFIG_INIT                                                               \
     {sizeof(medcl_unet_config), 3, 1, 2, 5, 32, 320, 2, MEDCL_NORM_INSTANCE,                 \
-     MEDCL_ACT_LEAKY_RELU, 0.01f, true, false, false}
+     MEDCL_ACT_LEAKY_RELU, 0.01f, true, false, false, {0}, 0}
 
-#define MEDCL_UNET_MAX_LEVELS 8
 typedef struct medcl_unet {
     medcl_node logits;                          /* full resolution (N, classes, ...) */
     int nheads;                                 /* 1, or levels - 1 with deep supervision */

@@ -3,7 +3,7 @@
  * one training step per batch with a NaN check, validation Dice by sliding-window inference,
  * atomic checkpoints (latest each epoch and on a signal, best, final), curves.csv, resume.
  * Generalization and continual learning (docs/CONFIG.md): simulated-scanner domains of the
- * built-in slices, dropout (a U-Net builder with dropout nodes), label smoothing, mixup and
+ * built-in slices, dropout (per-stage rates of the U-Net builder), label smoothing, mixup and
  * cutmix into soft targets, FGSM/PGD adversarial training, the per-domain held-out protocol
  * with bootstrap intervals and robustness under FGSM/PGD (evaluation.json), and continual
  * stages with fine-tuning, EWC, LwF or replay (stage checkpoints, continual.json, R heat map).
@@ -318,169 +318,7 @@ cleanup:
 
 /* ================================================================== model */
 
-/* The U-Net with dropout: the same layers, names and parameter order as medcl_unet_build
- * (src/nn/models.c, so checkpoints and initialization are identical and `medcl predict`
- * loads them with the plain builder), with nnU-Net's ConvDropoutNormReLU placement: conv →
- * dropout (rate of the stage, encoder and decoder alike) → norm → activation. Used only when a
- * rate is > 0. */
-typedef struct ub {
-    medcl_graph *g;
-    int dims;
-    medcl_norm_kind norm;
-    medcl_activation act;
-    float slope;
-    uint64_t seed;
-} ub;
-
-static medcl_node ub_param(ub *m, const char *name, int ndim, const int64_t *shape, medcl_init_kind k) {
-    medcl_init in = MEDCL_INIT_INIT;
-    in.kind = k;
-    in.neg_slope = 1e-2;
-    return medcl_graph_param(m->g, name, ndim, shape, &in);
-}
-
-static medcl_node ub_conv(ub *m, const char *prefix, medcl_node x, int64_t cin, int64_t cout, int k, int stride,
-                          bool transpose) {
-    char nm[96];
-    int64_t ws[5];
-    int nd = m->dims + 2;
-    ws[0] = transpose ? cin : cout;
-    ws[1] = transpose ? cout : cin;
-    for (int i = 2; i < nd; i++) ws[i] = k;
-    snprintf(nm, sizeof nm, "%s.weight", prefix);
-    medcl_node w = ub_param(m, nm, nd, ws, MEDCL_INIT_HE_NORMAL);
-    snprintf(nm, sizeof nm, "%s.bias", prefix);
-    medcl_node b = ub_param(m, nm, 1, &cout, MEDCL_INIT_ZEROS);
-    medcl_conv_params p = MEDCL_CONV_PARAMS_INIT;
-    for (int a = m->dims == 2 ? 1 : 0; a < 3; a++) {
-        p.kernel[a] = k;
-        p.stride[a] = stride;
-        p.pad[a] = transpose ? 0 : k / 2;
-    }
-    return transpose ? medcl_graph_conv_transpose(m->g, x, w, b, &p) : medcl_graph_conv(m->g, x, w, b, &p);
-}
-
-static medcl_node ub_norm(ub *m, const char *prefix, medcl_node x, int64_t c) {
-    char nm[96];
-    snprintf(nm, sizeof nm, "%s.weight", prefix);
-    medcl_node ga = ub_param(m, nm, 1, &c, MEDCL_INIT_ONES);
-    snprintf(nm, sizeof nm, "%s.bias", prefix);
-    medcl_node be = ub_param(m, nm, 1, &c, MEDCL_INIT_ZEROS);
-    medcl_norm_params p = MEDCL_NORM_PARAMS_INIT;
-    p.kind = m->norm;
-    p.eps = 1e-5f;
-    p.affine = 1;
-    p.groups = (m->norm == MEDCL_NORM_GROUP && c % 4 == 0) ? 4 : 1;
-    medcl_node rm = MEDCL_NODE_NONE, rv = MEDCL_NODE_NONE;
-    if (m->norm == MEDCL_NORM_BATCH) {
-        medcl_init z = MEDCL_INIT_INIT, o = MEDCL_INIT_INIT;
-        o.kind = MEDCL_INIT_ONES;
-        snprintf(nm, sizeof nm, "%s.running_mean", prefix);
-        rm = medcl_graph_buffer(m->g, nm, 1, &c, &z);
-        snprintf(nm, sizeof nm, "%s.running_var", prefix);
-        rv = medcl_graph_buffer(m->g, nm, 1, &c, &o);
-    }
-    return medcl_graph_norm(m->g, x, ga, be, rm, rv, &p);
-}
-
-static medcl_node ub_act(ub *m, medcl_node x) {
-    medcl_activation_params p = MEDCL_ACTIVATION_PARAMS_INIT;
-    p.act = m->act;
-    p.slope = m->slope;
-    return medcl_graph_activation(m->g, x, &p);
-}
-
-static medcl_node ub_cna(ub *m, const char *prefix, int k, medcl_node x, int64_t cin, int64_t cout, int stride,
-                         bool with_act, double rate) {
-    char c[96], n[96];
-    snprintf(c, sizeof c, "%s.conv%d", prefix, k);
-    snprintf(n, sizeof n, "%s.norm%d", prefix, k);
-    medcl_node y = ub_conv(m, c, x, cin, cout, 3, stride, false);
-    if (rate > 0) {
-        medcl_dropout_params dp = MEDCL_DROPOUT_PARAMS_INIT;
-        dp.p = (float)rate;
-        dp.seed = m->seed;
-        dp.stream = 0x44524f50u; /* "DROP"; the graph adds the node's ordinal */
-        y = medcl_graph_dropout(m->g, y, &dp);
-    }
-    y = ub_norm(m, n, y, cout);
-    return with_act ? ub_act(m, y) : y;
-}
-
-static medcl_status unet_build_dropout(medcl_graph *g, const medcl_unet_config *c, const cli_config *cfg, medcl_node x,
-                                       medcl_unet *out) {
-    memset(out, 0, sizeof *out);
-    int nd = 0;
-    int64_t xs[MEDCL_MAX_DIMS];
-    medcl_status st = medcl_graph_node_shape(g, x, &nd, xs);
-    if (st != MEDCL_OK) return st;
-    int64_t div = (int64_t)1 << (c->levels - 1);
-    for (int a = 2; a < nd; a++)
-        if (xs[a] % div)
-            return medcl_fail(MEDCL_ERR_SHAPE, "unet: input extent %lld (axis %d) is not divisible by 2^(levels-1) = %lld",
-                              (long long)xs[a], a, (long long)div);
-    ub m = {g, c->dims, c->norm, c->act, c->slope, cfg->seed};
-    int64_t f[MEDCL_UNET_MAX_LEVELS];
-    medcl_node skip[MEDCL_UNET_MAX_LEVELS];
-    char pre[64];
-    medcl_node h = x;
-    int64_t cin = c->in_channels;
-    for (int s = 0; s < c->levels; s++) {
-        double r = cli_dropout_at(cfg, s);
-        int64_t fs = (int64_t)c->base_features << s;
-        f[s] = fs < c->max_features ? fs : c->max_features;
-        snprintf(pre, sizeof pre, "enc%d", s);
-        medcl_node first = ub_cna(&m, pre, 0, h, cin, f[s], s ? 2 : 1, true, r);
-        h = first;
-        for (int k = 1; k < c->convs_per_stage; k++) {
-            bool res = c->residual_encoder && k == c->convs_per_stage - 1;
-            h = ub_cna(&m, pre, k, h, f[s], f[s], 1, !res, r);
-            if (res) h = ub_act(&m, medcl_graph_add(g, first, h));
-        }
-        skip[s] = h;
-        cin = f[s];
-    }
-    int nheads = 0;
-    medcl_node heads_rev[MEDCL_UNET_MAX_LEVELS];
-    for (int s = c->levels - 2; s >= 0; s--) {
-        double r = cli_dropout_at(cfg, s);
-        snprintf(pre, sizeof pre, "dec%d.up", s);
-        medcl_node up;
-        if (c->transposed_decoder) {
-            up = ub_conv(&m, pre, h, cin, f[s], 2, 2, true);
-        } else {
-            medcl_upsample_params up_p = MEDCL_UPSAMPLE_PARAMS_INIT;
-            for (int a = c->dims == 2 ? 1 : 0; a < 3; a++) up_p.scale[a] = 2.0;
-            up = ub_conv(&m, pre, medcl_graph_upsample(g, h, &up_p), cin, f[s], 1, 1, false);
-        }
-        medcl_node cat[2] = {up, skip[s]};
-        h = medcl_graph_concat(g, cat, 2);
-        snprintf(pre, sizeof pre, "dec%d", s);
-        for (int k = 0; k < c->convs_per_stage; k++) h = ub_cna(&m, pre, k, h, k ? f[s] : 2 * f[s], f[s], 1, true, r);
-        cin = f[s];
-        if (c->deep_supervision || s == 0) heads_rev[nheads++] = h;
-    }
-    out->nheads = nheads;
-    for (int i = 0; i < nheads; i++) {
-        snprintf(pre, sizeof pre, "seg%d", i);
-        out->heads[i] = ub_conv(&m, pre, heads_rev[nheads - 1 - i], f[i], c->num_classes, 1, 1, false);
-    }
-    out->logits = out->heads[0];
-    double sum = 0.0;
-    for (int i = 0; i < nheads; i++) {
-        out->head_weights[i] = (nheads > 1 && i == nheads - 1) ? 0.0 : 1.0 / (double)(1 << i);
-        sum += out->head_weights[i];
-    }
-    for (int i = 0; i < nheads; i++) out->head_weights[i] /= sum;
-    return medcl_graph_status(g);
-}
-
 static bool cfg_mix(const cli_config *c) { return c->regularizers.mixup_p > 0 || c->regularizers.cutmix_p > 0; }
-static bool cfg_dropout(const cli_config *c) {
-    for (int s = 0; s < c->model.levels; s++)
-        if (cli_dropout_at(c, s) > 0) return true;
-    return false;
-}
 
 medcl_status cli_model_build(medcl_graph *g, const cli_config *c, int64_t B, bool training, cli_model *m) {
     return cli_model_build_ex(g, c, B, training, false, m);
@@ -511,8 +349,11 @@ medcl_status cli_model_build_ex(medcl_graph *g, const cli_config *c, int64_t B, 
         u.transposed_decoder = c->model.transposed_decoder;
         u.deep_supervision = c->model.deep_supervision;
         u.residual_encoder = c->model.residual;
-        if (cfg_dropout(c)) MEDCL_TRY(unet_build_dropout(g, &u, c, m->image, &m->unet));
-        else MEDCL_TRY(medcl_unet_build(g, &u, m->image, &m->unet));
+        /* nnU-Net's ConvDropoutNormReLU: the builder places a dropout node per convolution of
+         * each stage whose rate is > 0 */
+        for (int s = 0; s < MEDCL_UNET_MAX_LEVELS; s++) u.dropout[s] = (float)cli_dropout_at(c, s);
+        u.dropout_seed = c->seed;
+        MEDCL_TRY(medcl_unet_build(g, &u, m->image, &m->unet));
         m->logits = m->unet.logits;
         m->nheads = m->unet.nheads;
         if (training) {

@@ -259,7 +259,7 @@ static double legend_width(const char *const *names, int n, int width) {
             if (l > longest) longest = l;
         }
     if (!any) return 20;
-    double w = 7.0 * (double)longest + 48;
+    double w = 8.5 * (double)longest + 56; /* room for 12 px sans-serif text */
     return w > width / 3.0 ? width / 3.0 : w;
 }
 

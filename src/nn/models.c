@@ -15,6 +15,8 @@ typedef struct mb {
     medcl_norm_kind norm;
     medcl_activation act;
     float slope;
+    float rate;      /* dropout rate of the convolutions being built (0: none) */
+    uint64_t seed;   /* dropout seed */
 } mb;
 
 static medcl_node param(mb *m, const char *name, int ndim, const int64_t *shape, medcl_init_kind k,
@@ -79,13 +81,21 @@ static medcl_node act(mb *m, medcl_node x) {
     return medcl_graph_activation(m->g, x, &p);
 }
 
-/* conv → norm → act, names "<prefix>.conv<k>", "<prefix>.norm<k>" */
+/* conv → [dropout] → norm → act, names "<prefix>.conv<k>", "<prefix>.norm<k>" */
 static medcl_node cna(mb *m, const char *prefix, int k, medcl_node x, int64_t cin, int64_t cout, int stride,
                       bool with_act) {
     char c[GRAPH_NAME], n[GRAPH_NAME];
     snprintf(c, sizeof c, "%s.conv%d", prefix, k);
     snprintf(n, sizeof n, "%s.norm%d", prefix, k);
-    medcl_node y = norm(m, n, conv(m, c, x, cin, cout, 3, stride, false), cout);
+    medcl_node y = conv(m, c, x, cin, cout, 3, stride, false);
+    if (m->rate > 0) {
+        medcl_dropout_params dp = MEDCL_DROPOUT_PARAMS_INIT;
+        dp.p = m->rate;
+        dp.seed = m->seed;
+        dp.stream = 0x44524f50u; /* "DROP"; the graph adds the node's ordinal */
+        y = medcl_graph_dropout(m->g, y, &dp);
+    }
+    y = norm(m, n, y, cout);
     return with_act ? act(m, y) : y;
 }
 
@@ -126,13 +136,14 @@ medcl_status medcl_unet_build(medcl_graph *g, const medcl_unet_config *c, medcl_
         if (xs[a] % div)
             return medcl_fail(MEDCL_ERR_SHAPE, "unet: input extent %lld (axis %d) is not divisible by "
                               "2^(levels-1) = %lld", (long long)xs[a], a, (long long)div);
-    mb m = {g, c->dims, c->norm, c->act, c->slope};
+    mb m = {g, c->dims, c->norm, c->act, c->slope, 0.0f, c->dropout_seed};
     int64_t f[MEDCL_UNET_MAX_LEVELS];
     medcl_node skip[MEDCL_UNET_MAX_LEVELS];
     char pre[GRAPH_NAME];
     medcl_node h = x;
     int64_t cin = c->in_channels;
     for (int s = 0; s < c->levels; s++) {
+        m.rate = c->dropout[s];
         int64_t fs = (int64_t)c->base_features << s;
         f[s] = fs < c->max_features ? fs : c->max_features;
         snprintf(pre, sizeof pre, "enc%d", s);
@@ -150,6 +161,7 @@ medcl_status medcl_unet_build(medcl_graph *g, const medcl_unet_config *c, medcl_
     int nheads = 0;
     medcl_node heads_rev[MEDCL_UNET_MAX_LEVELS];
     for (int s = c->levels - 2; s >= 0; s--) {
+        m.rate = c->dropout[s];
         snprintf(pre, sizeof pre, "dec%d.up", s);
         medcl_node up;
         if (c->transposed_decoder) {
@@ -256,7 +268,7 @@ medcl_status medcl_classifier_build(medcl_graph *g, const medcl_classifier_confi
                           c->num_classes, c->stages, c->base_features, c->blocks_per_stage);
     medcl_status st = medcl_graph_status(g);
     if (st != MEDCL_OK) return st;
-    mb m = {g, c->dims, c->norm, c->act, c->slope};
+    mb m = {g, c->dims, c->norm, c->act, c->slope, 0.0f, 0};
     char pre[GRAPH_NAME];
     int64_t f = c->base_features;
     medcl_node h = cna(&m, "stem", 0, x, c->in_channels, f, 1, true);
