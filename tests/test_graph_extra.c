@@ -671,6 +671,48 @@ static void test_losses(void **state) {
 }
 
 /* ================================================================ down-sampling */
+/* Copies longer than one rectangular-copy chunk (2048 slices): both passes are split. */
+static void test_downsample_many_slices(void **state) {
+    (void)state;
+    tu_rng rng = tu_rng_make(tu_seed() + 16);
+    medcl_graph *g = new_graph();
+    int64_t sa[5] = {3, 1, 64, 48, 4}, sb[5] = {1, 2, 4400, 2, 2};
+    medcl_node a = medcl_graph_input(g, "many_rows", MEDCL_DTYPE_I32, 5, sa);
+    medcl_node b = medcl_graph_input(g, "many_planes", MEDCL_DTYPE_I32, 5, sb);
+    medcl_downsample_params p = MEDCL_DOWNSAMPLE_PARAMS_INIT; /* exact: source o + f i, o = f / 2 */
+    p.factor[0] = p.factor[1] = p.factor[2] = 2;
+    medcl_node ya = medcl_graph_downsample_nearest(g, a, &p);
+    p.factor[1] = p.factor[2] = 1;
+    medcl_node yb = medcl_graph_downsample_nearest(g, b, &p);
+    assert_int_equal(medcl_graph_mark_output(g, ya), MEDCL_OK);
+    assert_int_equal(medcl_graph_mark_output(g, yb), MEDCL_OK);
+    compile(g, false, 0);
+    size_t na = 3 * 64 * 48 * 4, nb = 2 * 4400 * 2 * 2;
+    int32_t *la = malloc(na * 4), *lb = malloc(nb * 4), *ga = malloc(na / 8 * 4), *gb = malloc(nb / 2 * 4);
+    for (size_t i = 0; i < na; i++) la[i] = tu_int(&rng, 0, 1 << 20);
+    for (size_t i = 0; i < nb; i++) lb[i] = tu_int(&rng, 0, 1 << 20);
+    put(g, a, la);
+    put(g, b, lb);
+    assert_int_equal(medcl_graph_forward(g), MEDCL_OK);
+    assert_int_equal(medcl_tensor_download(medcl_graph_tensor(g, ya), ga, na / 8 * 4), MEDCL_OK);
+    assert_int_equal(medcl_tensor_download(medcl_graph_tensor(g, yb), gb, nb / 2 * 4), MEDCL_OK);
+    size_t k = 0;
+    for (int n = 0; n < 3; n++)
+        for (int d = 0; d < 32; d++)
+            for (int h = 0; h < 24; h++)
+                for (int w = 0; w < 2; w++, k++)
+                    assert_int_equal(ga[k], la[((n * 64 + 1 + 2 * d) * 48 + 1 + 2 * h) * 4 + 1 + 2 * w]);
+    k = 0;
+    for (int c = 0; c < 2; c++)
+        for (int d = 0; d < 2200; d++)
+            for (int hw = 0; hw < 4; hw++, k++) assert_int_equal(gb[k], lb[(c * 4400 + 1 + 2 * d) * 4 + hw]);
+    free(la);
+    free(lb);
+    free(ga);
+    free(gb);
+    medcl_graph_destroy(g);
+}
+
 static void test_downsample_labels(void **state) {
     (void)state;
     tu_rng rng = tu_rng_make(tu_seed() + 6);
@@ -1015,6 +1057,7 @@ int main(void) {
         cmocka_unit_test(test_batchnorm_modes),
         cmocka_unit_test(test_losses),
         cmocka_unit_test(test_downsample_labels),
+        cmocka_unit_test(test_downsample_many_slices),
         cmocka_unit_test(test_unet_deep_supervision_learns),
         cmocka_unit_test(test_readme_example),
         cmocka_unit_test(test_bad_input),

@@ -347,6 +347,12 @@ medcl_node medcl_graph_tversky_loss(medcl_graph *g, medcl_node logits, medcl_nod
  * source pitch of fw elements, then → y (P, Do, Ho, Wo) by a copy of Wo-element rows with
  * source pitches fh rows and fd planes. Both are clEnqueueCopyBufferRect on the compute
  * queue; 4-D tensors take D = 1, fd = 1. */
+/* Slices per rectangular copy. Drivers map these copies onto 3D memcpy engines whose depth
+ * may be limited; the H100 run of a 2x1x128^3 deep-supervision U-Net (32768 slices in one
+ * copy) gave a NaN loss at the first step, and an out-of-range target is the suspected cause
+ * (not confirmed on a GPU). Chunks keep every copy small on every driver. */
+#define DS_MAX_SLICES ((size_t)2048)
+
 typedef struct ds_geom {
     int64_t P, D, H, W, Do, Ho, Wo;
     int64_t f[3], o[3];  /* factor and source offset per (D, H, W) */
@@ -416,23 +422,31 @@ static medcl_status ds_forward(medcl_graph *g, gnode *n) {
     cl_command_queue queue = medcl_context_cl_queue(g->ctx);
     {
         /* pass 1, along W: rows of one element, source pitch fw, W per row of x */
-        size_t src_origin[3] = {(size_t)x->offset * es + (size_t)q.o[2] * es, 0, 0};
-        size_t dst_origin[3] = {(size_t)t->offset * es, 0, 0};
-        size_t region[3] = {es, (size_t)q.Wo, (size_t)(q.P * q.D * q.H)};
-        MEDCL_CL(clEnqueueCopyBufferRect(queue, x->mem, t->mem, src_origin, dst_origin, region,
-                                         (size_t)q.f[2] * es, (size_t)q.W * es, es, (size_t)q.Wo * es, 0,
-                                         NULL, NULL));
+        const size_t slices = (size_t)(q.P * q.D * q.H);
+        for (size_t z0 = 0; z0 < slices; z0 += DS_MAX_SLICES) {
+            size_t nz = slices - z0 < DS_MAX_SLICES ? slices - z0 : DS_MAX_SLICES;
+            size_t src_origin[3] = {(size_t)x->offset * es + (size_t)q.o[2] * es, 0, z0};
+            size_t dst_origin[3] = {(size_t)t->offset * es, 0, z0};
+            size_t region[3] = {es, (size_t)q.Wo, nz};
+            MEDCL_CL(clEnqueueCopyBufferRect(queue, x->mem, t->mem, src_origin, dst_origin, region,
+                                             (size_t)q.f[2] * es, (size_t)q.W * es, es, (size_t)q.Wo * es, 0,
+                                             NULL, NULL));
+        }
     }
     {
         /* pass 2, along H and D: rows of Wo elements, source pitch fh rows, planes fd planes;
          * the slice index runs over (p, do) together since D = fd * Do */
         size_t row = (size_t)q.Wo * es;
-        size_t src_origin[3] = {(size_t)t->offset * es + (size_t)(q.o[0] * q.H + q.o[1]) * row, 0, 0};
-        size_t dst_origin[3] = {(size_t)y->offset * es, 0, 0};
-        size_t region[3] = {row, (size_t)q.Ho, (size_t)(q.P * q.Do)};
-        MEDCL_CL(clEnqueueCopyBufferRect(queue, t->mem, y->mem, src_origin, dst_origin, region,
-                                         (size_t)q.f[1] * row, (size_t)(q.f[0] * q.H) * row, row,
-                                         (size_t)q.Ho * row, 0, NULL, NULL));
+        const size_t slices = (size_t)(q.P * q.Do);
+        for (size_t z0 = 0; z0 < slices; z0 += DS_MAX_SLICES) {
+            size_t nz = slices - z0 < DS_MAX_SLICES ? slices - z0 : DS_MAX_SLICES;
+            size_t src_origin[3] = {(size_t)t->offset * es + (size_t)(q.o[0] * q.H + q.o[1]) * row, 0, z0};
+            size_t dst_origin[3] = {(size_t)y->offset * es, 0, z0};
+            size_t region[3] = {row, (size_t)q.Ho, nz};
+            MEDCL_CL(clEnqueueCopyBufferRect(queue, t->mem, y->mem, src_origin, dst_origin, region,
+                                             (size_t)q.f[1] * row, (size_t)(q.f[0] * q.H) * row, row,
+                                             (size_t)q.Ho * row, 0, NULL, NULL));
+        }
     }
 cleanup:
     medcl_tensor_destroy(t);
