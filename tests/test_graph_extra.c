@@ -109,12 +109,6 @@ static void check_fd(const char *what, ref_fn f, void *ctx, double *v, const dou
     }
 }
 
-static double *to_d(const float *f, size_t n) {
-    double *d = malloc(n * sizeof *d);
-    for (size_t i = 0; i < n; i++) d[i] = f[i];
-    return d;
-}
-
 /* ================================================================ broadcast add / mul */
 /* y = x * w + b with x (2, 3, 4, 5), w (3, 1, 1), b (1, 3, 1, 1); L = sum(y * r) */
 enum { BN_ = 2, BC = 3, BS = 20, BX = BN_ * BC * BS };
@@ -524,7 +518,7 @@ static void test_batchnorm_modes(void **state) {
     put(g, rm, rmh);
     put(g, rv, rvh);
     ref_norm_cfg cfg = {REF_NORM_BATCH, N, C, S, 1, 1e-5, 1};
-    double *xd = to_d(xh, X), *rd = to_d(rh, X), *gad = to_d(gah, C), *bed = to_d(beh, C);
+    double *xd = tu_to_double(xh, X), *rd = tu_to_double(rh, X), *gad = tu_to_double(gah, C), *bed = tu_to_double(beh, C);
     double yr[X], dx[X], mean[C], rstd[C], var_u[C], dga[C] = {0}, dbe[C] = {0};
     /* evaluation: running statistics, as constants in the backward; buffers untouched */
     assert_int_equal(medcl_graph_set_training(g, false), MEDCL_OK);
@@ -647,7 +641,7 @@ static void test_losses(void **state) {
         lossr q;
         memset(&q, 0, sizeof q);
         q.kind = kind;
-        double *xd = to_d(xh, X), *sd = to_d(soft, X);
+        double *xd = tu_to_double(xh, X), *sd = tu_to_double(soft, X);
         int il[N * S];
         for (int i = 0; i < N * S; i++) il[i] = lab[i];
         q.in = (ref_loss_in){N, C, S, xd, labels ? il : NULL, labels ? NULL : sd};
@@ -784,7 +778,7 @@ static void make_disks(tu_rng *r, int64_t N, int64_t S, float *img, int32_t *lab
 
 /* nnU-Net Dice + CE of one head on the host (float64), labels (N, S) */
 static double host_dice_ce(const float *logits, const int32_t *lab, int N, long S) {
-    double *x = to_d(logits, (size_t)(N * 2 * S));
+    double *x = tu_to_double(logits, (size_t)(N * 2 * S));
     int *l = malloc((size_t)(N * S) * sizeof *l);
     for (long i = 0; i < N * S; i++) l[i] = lab[i];
     ref_loss_in in = {N, 2, S, x, l, NULL};

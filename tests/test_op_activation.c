@@ -37,24 +37,6 @@ static int64_t numel_of(int r, const int64_t *s) {
     return n;
 }
 
-static void expect_exact(const float *got, const double *want, int64_t n, const char *what) {
-    for (int64_t i = 0; i < n; i++) {
-        float w = (float)want[i];
-        if (memcmp(&got[i], &w, sizeof w) != 0)
-            fail_msg("%s: element %lld = %.9g, expected %.9g", what, (long long)i, got[i], w);
-    }
-}
-
-/* tier 2: normalized RMS and a per-element bound */
-static void expect_close(const float *got, const double *want, int64_t n, double tol,
-                         double elem_tol, const char *what) {
-    double e = tu_nrms(got, want, (size_t)n), m = tu_max_abs_diff(got, want, (size_t)n);
-    print_message("  %-32s nrms %.2e  max|d| %.2e  (n = %lld)\n", what, e, m, (long long)n);
-    assert_true(tu_zero_fraction(got, (size_t)n) < 0.8);
-    if (!(e <= tol)) fail_msg("%s: nrms %.3e > %.1e", what, e, tol);
-    if (!(m <= elem_tol)) fail_msg("%s: max abs diff %.3e > %.1e", what, m, elem_tol);
-}
-
 static float *fresh(size_t n) {
     float *p = malloc((n ? n : 1) * sizeof *p);
     assert_non_null(p);
@@ -89,13 +71,13 @@ static void test_act_integer_exact(void **state) {
             assert_int_equal(medcl_activation_forward(&p, tx, ty), MEDCL_OK);
             float *got = td_download(ty);
             ref_act_forward(acts[a], (double)slopes[a], xd, want, (size_t)n);
-            expect_exact(got, want, n, act_name[acts[a]]);
+            tu_expect_exact(got, want, n, act_name[acts[a]]);
             free(got);
             td_poison(ty);
             assert_int_equal(medcl_activation_backward(&p, tx, tdy, ty), MEDCL_OK);
             got = td_download(ty);
             ref_act_backward(acts[a], (double)slopes[a], xd, dyd, want, (size_t)n);
-            expect_exact(got, want, n, act_name[acts[a]]);
+            tu_expect_exact(got, want, n, act_name[acts[a]]);
             free(got);
         }
         medcl_tensor_destroy(tx);
@@ -133,21 +115,21 @@ static void test_act_normal(void **state) {
             float *got = td_download(ty);
             ref_act_forward(act, (double)p.slope, xd, want, (size_t)n);
             snprintf(what, sizeof what, "%s forward rank %d", act_name[act], ranks[si]);
-            expect_close(got, want, n, 1e-6, 1e-5, what);
+            tu_expect_close(got, want, n, 1e-6, 1e-5, what);
             free(got);
             td_poison(ty);
             assert_int_equal(medcl_activation_backward(&p, tx, tdy, ty), MEDCL_OK);
             got = td_download(ty);
             ref_act_backward(act, (double)p.slope, xd, dyd, want, (size_t)n);
             snprintf(what, sizeof what, "%s backward rank %d", act_name[act], ranks[si]);
-            expect_close(got, want, n, 1e-6, 1e-5, what);
+            tu_expect_close(got, want, n, 1e-6, 1e-5, what);
             free(got);
             /* in place: y = act(y) */
             assert_int_equal(medcl_tensor_upload(ty, x, (size_t)n * 4), MEDCL_OK);
             assert_int_equal(medcl_activation_forward(&p, ty, ty), MEDCL_OK);
             got = td_download(ty);
             ref_act_forward(act, (double)p.slope, xd, want, (size_t)n);
-            expect_close(got, want, n, 1e-6, 1e-5, "in place");
+            tu_expect_close(got, want, n, 1e-6, 1e-5, "in place");
             free(got);
             medcl_tensor_destroy(tx);
             medcl_tensor_destroy(tdy);
@@ -251,9 +233,9 @@ static void prelu_case(tu_rng *r, int rank, const int64_t *shape, bool shared, b
     float *got = td_download(ty);
     ref_prelu_forward(xd, wd, cw, s, n, want);
     if (integer)
-        expect_exact(got, want, n, what);
+        tu_expect_exact(got, want, n, what);
     else
-        expect_close(got, want, n, 1e-6, 1e-5, what);
+        tu_expect_close(got, want, n, 1e-6, 1e-5, what);
     free(got);
 
     td_poison(ty);
@@ -262,10 +244,10 @@ static void prelu_case(tu_rng *r, int rank, const int64_t *shape, bool shared, b
     float *gw = td_download(tdw);
     ref_prelu_backward(xd, wd, dyd, cw, s, n, want, dwd);
     if (integer) {
-        expect_exact(got, want, n, what);
-        expect_exact(gw, dwd, cw, what);
+        tu_expect_exact(got, want, n, what);
+        tu_expect_exact(gw, dwd, cw, what);
     } else {
-        expect_close(got, want, n, 1e-6, 1e-5, what);
+        tu_expect_close(got, want, n, 1e-6, 1e-5, what);
         /* dw is dw0 plus a long sum that may cancel: bound each element's error by the sum
          * of its terms' magnitudes (the same reduction over |x dy| and |dw0|) */
         double *sw = calloc((size_t)cw, sizeof *sw), *ady = malloc((size_t)n * 8);
@@ -279,7 +261,7 @@ static void prelu_case(tu_rng *r, int rank, const int64_t *shape, bool shared, b
         }
         print_message("  %-32s max|d|/sum|terms| %.2e\n", "prelu dw (+=)", rel);
         assert_true(rel <= 1e-5);
-        if (cw >= 8) expect_close(gw, dwd, cw, 1e-5, 1e-3, "prelu dw (+=)");
+        if (cw >= 8) tu_expect_close(gw, dwd, cw, 1e-5, 1e-3, "prelu dw (+=)");
         free(sw);
         free(ady);
     }
@@ -365,7 +347,7 @@ static void test_views(void **state) {
     float *got = td_download(ty);
     double want[420];
     for (int i = 0; i < 420; i++) want[i] = tanh((double)x[i]);
-    expect_close(got, want, 420, 1e-6, 1e-5, "tanh on a reshape view");
+    tu_expect_close(got, want, 420, 1e-6, 1e-5, "tanh on a reshape view");
     free(got);
     /* views along N: samples 1..2 of x into samples 2..3 of y */
     assert_int_equal(medcl_tensor_upload(ty, y0, sizeof y0), MEDCL_OK);

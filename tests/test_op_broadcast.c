@@ -41,34 +41,6 @@ static int64_t numel_of(int r, const int64_t *s) {
     return n;
 }
 
-static void expect_exact(const float *got, const double *want, int64_t n, const char *what) {
-    for (int64_t i = 0; i < n; i++) {
-        float w = (float)want[i];
-        if (memcmp(&got[i], &w, 4) != 0)
-            fail_msg("%s: element %lld = %.9g, expected %.9g", what, (long long)i, got[i], w);
-    }
-}
-
-/* Tier 2 for the gradient sums. A sum can cancel to a value far below its terms, so each
- * element's error is bounded relative to the sum of its terms' magnitudes (abssum), and the
- * normalized RMS error is asserted where there are enough outputs (n >= 8) for the largest
- * one to carry the scale. */
-static void expect_close(const float *got, const double *want, const double *abssum, int64_t n,
-                         double tol, const char *what) {
-    double e = tu_nrms(got, want, (size_t)n), m = tu_max_abs_diff(got, want, (size_t)n), rel = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]) / (abssum[i] > 0 ? abssum[i] : 1);
-        rel = isnan(d) ? INFINITY : fmax(rel, d);
-    }
-    print_message("  %-44s nrms %.2e  max|d| %.2e  max|d|/sum|terms| %.2e  (n = %lld)\n", what, e,
-                  m, rel, (long long)n);
-    if (n >= 8) {
-        assert_true(tu_zero_fraction(got, (size_t)n) < 0.8);
-        if (!(e <= tol)) fail_msg("%s: nrms %.3e > %.1e", what, e, tol);
-    }
-    if (!(rel <= tol)) fail_msg("%s: max |d| / sum |terms| = %.3e > %.1e", what, rel, tol);
-}
-
 static void fill(tu_rng *r, float *x, int64_t n, bool integer) {
     if (integer) {
         tu_fill_int(r, x, (size_t)n, -6, 6);
@@ -102,7 +74,7 @@ static void run_case(tu_rng *r, const bc_case *c, bool integer, int mul) {
     if (st != MEDCL_OK) fail_msg("%s: %s", what, medcl_last_error());
     float *got = td_download(ty);
     ref_broadcast_forward(mul, ad, c->ra, c->as, bd, c->rb, c->bs, yd, c->ry, c->ys);
-    expect_exact(got, yd, ny, what); /* one correctly rounded op: exact in both tiers */
+    tu_expect_exact(got, yd, ny, what); /* one correctly rounded op: exact in both tiers */
     free(got);
 
     st = mul ? medcl_broadcast_mul_backward(NULL, ta, tb, tdy, tda, tdb)
@@ -118,14 +90,14 @@ static void run_case(tu_rng *r, const bc_case *c, bool integer, int mul) {
     ref_broadcast_backward(mul, aa, c->ra, c->as, ab, c->rb, c->bs, ady, c->ry, c->ys, sa, sb);
     float *ga = td_download(tda), *gb = td_download(tdb);
     if (integer) {
-        expect_exact(ga, dad, na, what);
-        expect_exact(gb, dbd, nb, what);
+        tu_expect_exact(ga, dad, na, what);
+        tu_expect_exact(gb, dbd, nb, what);
     } else {
         char w2[160];
         snprintf(w2, sizeof w2, "%s: da", what);
-        expect_close(ga, dad, sa, na, 1e-6, w2);
+        tu_expect_close_terms(ga, dad, sa, na, 1e-6, w2);
         snprintf(w2, sizeof w2, "%s: db", what);
-        expect_close(gb, dbd, sb, nb, 1e-6, w2);
+        tu_expect_close_terms(gb, dbd, sb, nb, 1e-6, w2);
     }
     /* determinism, and accumulate: da = da0 + grad, db untouched when NULL */
     assert_int_equal(medcl_tensor_upload(tda, da0, (size_t)na * 4), MEDCL_OK);

@@ -18,34 +18,6 @@
 #include "ref/ref_linear.h"
 #include "testutil.h"
 
-static void expect_exact(const float *got, const double *want, int64_t n, const char *what) {
-    for (int64_t i = 0; i < n; i++) {
-        float w = (float)want[i];
-        if (memcmp(&got[i], &w, 4) != 0)
-            fail_msg("%s: element %lld = %.9g, expected %.9g", what, (long long)i, got[i], w);
-    }
-}
-
-/* Tier 2. A dot product can cancel to a value far below its terms, so each element's error is
- * bounded relative to the sum of its terms' magnitudes (abssum: the same op on |inputs|), and
- * the normalized RMS error is asserted where there are enough outputs (n >= 8) for the
- * largest one to carry the scale. */
-static void expect_close(const float *got, const double *want, const double *abssum, int64_t n,
-                         double tol, const char *what) {
-    double e = tu_nrms(got, want, (size_t)n), m = tu_max_abs_diff(got, want, (size_t)n), rel = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]) / (abssum[i] > 0 ? abssum[i] : 1);
-        rel = isnan(d) ? INFINITY : fmax(rel, d);
-    }
-    print_message("  %-40s nrms %.2e  max|d| %.2e  max|d|/sum|terms| %.2e  (n = %lld)\n", what, e,
-                  m, rel, (long long)n);
-    if (n >= 8) {
-        assert_true(tu_zero_fraction(got, (size_t)n) < 0.8);
-        if (!(e <= tol)) fail_msg("%s: nrms %.3e > %.1e", what, e, tol);
-    }
-    if (!(rel <= tol)) fail_msg("%s: max |d| / sum |terms| = %.3e > %.1e", what, rel, tol);
-}
-
 static double *abs_copy(const double *x, int64_t n) {
     double *a = malloc((size_t)(n ? n : 1) * sizeof *a);
     for (int64_t i = 0; i < n; i++) a[i] = fabs(x[i]);
@@ -120,16 +92,16 @@ static void run_case(tu_rng *r, int xr, const int64_t *xs, int64_t OUT, bool bia
     ref_linear_forward(xd, wd, bias ? bd : NULL, N, IN, OUT, yd);
     char w2[160];
     snprintf(w2, sizeof w2, "fwd %s", what);
-    if (integer) expect_exact(got, yd, ny, w2);
-    else expect_close(got, yd, sy, ny, 1e-6, w2);
+    if (integer) tu_expect_exact(got, yd, ny, w2);
+    else tu_expect_close_terms(got, yd, sy, ny, 1e-6, w2);
     free(got);
 
     assert_int_equal(medcl_linear_backward_data(tdy, tw, tdx), MEDCL_OK);
     got = td_download(tdx);
     ref_linear_backward_data(dyd, wd, N, IN, OUT, dxd);
     snprintf(w2, sizeof w2, "bwd data %s", what);
-    if (integer) expect_exact(got, dxd, nx, w2);
-    else expect_close(got, dxd, sx, nx, 1e-6, w2);
+    if (integer) tu_expect_exact(got, dxd, nx, w2);
+    else tu_expect_close_terms(got, dxd, sx, nx, 1e-6, w2);
     free(got);
 
     assert_int_equal(medcl_linear_backward_weight(tx, tdy, tdw, bias ? tdb : NULL), MEDCL_OK);
@@ -137,12 +109,12 @@ static void run_case(tu_rng *r, int xr, const int64_t *xs, int64_t OUT, bool bia
     ref_linear_backward_weight(xd, dyd, N, IN, OUT, dwd, bias ? dbd : NULL);
     snprintf(w2, sizeof w2, "bwd weight %s", what);
     if (integer) {
-        expect_exact(gw, dwd, nw, w2);
-        expect_exact(gb, dbd, OUT, w2);
+        tu_expect_exact(gw, dwd, nw, w2);
+        tu_expect_exact(gb, dbd, OUT, w2);
     } else {
-        expect_close(gw, dwd, sw, nw, 1e-5, w2);
+        tu_expect_close_terms(gw, dwd, sw, nw, 1e-5, w2);
         snprintf(w2, sizeof w2, "bwd bias %s", what);
-        expect_close(gb, dbd, sb, OUT, 1e-5, w2);
+        tu_expect_close_terms(gb, dbd, sb, OUT, 1e-5, w2);
     }
     /* determinism: the same accumulation again from the same start */
     assert_int_equal(medcl_tensor_upload(tdw, dw0, (size_t)nw * 4), MEDCL_OK);

@@ -19,12 +19,6 @@
 
 static const char *kind_name[] = {"batch", "instance", "group", "layer"};
 
-static double *to_d(const float *a, int64_t n) {
-    double *d = malloc(sizeof(double) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) d[i] = a[i];
-    return d;
-}
-
 static void check(const float *got, const double *want, int64_t n, double tol, const char *what,
                   const char *part) {
     double e = tu_nrms(got, want, (size_t)n), m = tu_max_abs_diff(got, want, (size_t)n), scale = 1e-30;
@@ -70,9 +64,9 @@ static void run_case(const ncase *c, tu_rng *r) {
         rm0[i] = (float)(0.3 * tu_normal(r));
         rv0[i] = (float)(0.5 + tu_uniform(r));
     }
-    double *xd = to_d(x, nx), *dyd = to_d(dy, nx), *gd = to_d(g, A), *bd = to_d(b, A);
+    double *xd = tu_to_double(x, nx), *dyd = tu_to_double(dy, nx), *gd = tu_to_double(g, A), *bd = tu_to_double(b, A);
     double *yr = malloc(sizeof(double) * (size_t)nx), *dxr = malloc(sizeof(double) * (size_t)nx);
-    double *dgr = to_d(dg0, A), *dbr = to_d(db0, A);
+    double *dgr = tu_to_double(dg0, A), *dbr = tu_to_double(db0, A);
     double *mr = malloc(sizeof(double) * (size_t)R), *rr = malloc(sizeof(double) * (size_t)R);
     double *vu = malloc(sizeof(double) * (size_t)R), rmr[512], rvr[512];
     bool eval = c->kind == MEDCL_NORM_BATCH && !c->training;

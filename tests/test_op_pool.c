@@ -22,19 +22,6 @@ typedef struct {
     int k[3], s[3], p[3];
 } pcase;
 
-static double *to_d(const float *a, int64_t n) {
-    double *d = malloc(sizeof(double) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) d[i] = a[i];
-    return d;
-}
-
-static void fill_nonzero_int(tu_rng *r, float *x, int64_t n, int hi) {
-    for (int64_t i = 0; i < n; i++) {
-        int v = tu_int(r, 1, hi);
-        x[i] = (float)(tu_int(r, 0, 1) ? v : -v);
-    }
-}
-
 static void check_exact(const float *got, const double *want, int64_t n, const char *what) {
     for (int64_t i = 0; i < n; i++)
         if (!((double)got[i] == want[i]))
@@ -100,12 +87,12 @@ static void run_case(const pcase *c, medcl_pool_mode mode, int incl, int exact, 
     float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
     if (exact) {
         tu_fill_int(r, x, (size_t)nx, -6, 6); /* many ties: the scan order decides */
-        fill_nonzero_int(r, dy, ny, 9);
+        tu_fill_nonzero_int(r, dy, ny, 9);
     } else {
         tu_fill_normal(r, x, (size_t)nx);
         tu_fill_normal(r, dy, (size_t)ny);
     }
-    double *xd = to_d(x, nx), *dyd = to_d(dy, ny);
+    double *xd = tu_to_double(x, nx), *dyd = tu_to_double(dy, ny);
     double *yr = malloc(sizeof(double) * (size_t)ny), *dxr = malloc(sizeof(double) * (size_t)nx);
     int32_t *amr = malloc(sizeof(int32_t) * (size_t)ny);
     medcl_pool_params p = params_of(c, mode, incl);
@@ -299,13 +286,13 @@ static void test_global_avg(void **state) {
         int64_t n = nx / planes;
         float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)planes);
         if (cs[ci].exact) {
-            fill_nonzero_int(&r, x, nx, 50);
-            fill_nonzero_int(&r, dy, planes, 50);
+            tu_fill_nonzero_int(&r, x, nx, 50);
+            tu_fill_nonzero_int(&r, dy, planes, 50);
         } else {
             tu_fill_normal(&r, x, (size_t)nx);
             tu_fill_normal(&r, dy, (size_t)planes);
         }
-        double *xd = to_d(x, nx), *dyd = to_d(dy, planes);
+        double *xd = tu_to_double(x, nx), *dyd = tu_to_double(dy, planes);
         double *yr = malloc(sizeof(double) * (size_t)planes), *dxr = malloc(sizeof(double) * (size_t)nx);
         ref_global_avg_forward(planes, n, xd, yr);
         ref_global_avg_backward(planes, n, dyd, dxr);

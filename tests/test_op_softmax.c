@@ -18,15 +18,6 @@
 static const int64_t shapes[][5] = {{7, 13}, {3, 5, 67}, {2, 4, 9, 11}, {2, 3, 3, 7, 11}, {5, 1, 17}};
 static const int ranks[] = {2, 3, 4, 5, 3};
 
-static void expect_close(const float *got, const double *want, int64_t n, double tol,
-                         double elem_tol, const char *what) {
-    double e = tu_nrms(got, want, (size_t)n), m = tu_max_abs_diff(got, want, (size_t)n);
-    print_message("  %-40s nrms %.2e  max|d| %.2e  (n = %lld)\n", what, e, m, (long long)n);
-    assert_true(tu_zero_fraction(got, (size_t)n) < 0.8);
-    if (!(e <= tol)) fail_msg("%s: nrms %.3e > %.1e", what, e, tol);
-    if (!(m <= elem_tol)) fail_msg("%s: max abs diff %.3e > %.1e", what, m, elem_tol);
-}
-
 static void run_case(tu_rng *r, int rank, const int64_t *shape, bool log_out, double scale,
                      double offset) {
     int64_t n = 1;
@@ -52,7 +43,7 @@ static void run_case(tu_rng *r, int rank, const int64_t *shape, bool log_out, do
     if (C == 1 && log_out) {
         for (int64_t i = 0; i < n; i++) assert_true(got[i] == 0.0f);
     } else {
-        expect_close(got, want, n, 1e-6, 1e-5 * (log_out ? 1 + fabs(offset) + 10 * scale : 1), what);
+        tu_expect_close(got, want, n, 1e-6, 1e-5 * (log_out ? 1 + fabs(offset) + 10 * scale : 1), what);
     }
     free(got);
     /* backward from the reference forward output (rounded to float) */
@@ -67,7 +58,7 @@ static void run_case(tu_rng *r, int rank, const int64_t *shape, bool log_out, do
     if (C == 1) { /* dx = 0 for both */
         for (int64_t i = 0; i < n; i++) assert_true(got[i] == 0.0f);
     } else {
-        expect_close(got, want, n, 1e-6, 1e-5, what);
+        tu_expect_close(got, want, n, 1e-6, 1e-5, what);
     }
     free(got);
     /* in place: x -> x, dy -> dy */

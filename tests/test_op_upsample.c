@@ -23,19 +23,6 @@ typedef struct {
     int align;
 } ucase;
 
-static double *to_d(const float *a, int64_t n) {
-    double *d = malloc(sizeof(double) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) d[i] = a[i];
-    return d;
-}
-
-static void fill_nonzero_int(tu_rng *r, float *x, int64_t n, int hi) {
-    for (int64_t i = 0; i < n; i++) {
-        int v = tu_int(r, 1, hi);
-        x[i] = (float)(tu_int(r, 0, 1) ? v : -v);
-    }
-}
-
 static void check(const float *got, const double *want, int64_t n, int exact, const char *what) {
     if (tu_zero_fraction(got, (size_t)n) >= 0.8) fail_msg("%s: more than 80%% zeros", what);
     if (exact) {
@@ -65,13 +52,13 @@ static void run_case(const ucase *c, int linear, int exact, tu_rng *r) {
     int64_t nx = c->N * c->C * c->D * c->H * c->W, ny = c->N * c->C * c->Do * c->Ho * c->Wo;
     float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
     if (exact) {
-        fill_nonzero_int(r, x, nx, 40);
-        fill_nonzero_int(r, dy, ny, 40);
+        tu_fill_nonzero_int(r, x, nx, 40);
+        tu_fill_nonzero_int(r, dy, ny, 40);
     } else {
         tu_fill_normal(r, x, (size_t)nx);
         tu_fill_normal(r, dy, (size_t)ny);
     }
-    double *xd = to_d(x, nx), *dyd = to_d(dy, ny);
+    double *xd = tu_to_double(x, nx), *dyd = tu_to_double(dy, ny);
     double *yr = malloc(sizeof(double) * (size_t)ny), *dxr = malloc(sizeof(double) * (size_t)nx);
     ref_upsample_cfg rc = {linear, c->align, c->N, c->C, c->D, c->H, c->W, c->Do, c->Ho, c->Wo,
                            {c->ndim == 4 ? 0 : c->scale[0], c->scale[1], c->scale[2]}};

@@ -283,3 +283,51 @@ const char *tu_xml_check(const char *s, int *elements) {
     return NULL;
 }
 
+
+/* ---- comparison helpers shared by the op tests ---- */
+double *tu_to_double(const float *a, size_t n) {
+    double *d = malloc(sizeof(double) * (n ? n : 1));
+    if (!d) fail_msg("out of memory");
+    for (size_t i = 0; i < n; i++) d[i] = a[i];
+    return d;
+}
+
+void tu_fill_nonzero_int(tu_rng *r, float *x, size_t n, int hi) {
+    for (size_t i = 0; i < n; i++) {
+        int v = tu_int(r, 1, hi);
+        x[i] = (float)(tu_int(r, 0, 1) ? v : -v);
+    }
+}
+
+void tu_expect_exact(const float *got, const double *want, size_t n, const char *what) {
+    for (size_t i = 0; i < n; i++) {
+        float w = (float)want[i];
+        if (memcmp(&got[i], &w, sizeof w) != 0)
+            fail_msg("%s: element %zu = %.9g, expected %.9g", what, i, got[i], w);
+    }
+}
+
+void tu_expect_close(const float *got, const double *want, size_t n, double tol, double elem_tol,
+                     const char *what) {
+    double e = tu_nrms(got, want, n), m = tu_max_abs_diff(got, want, n);
+    print_message("  %-40s nrms %.2e  max|d| %.2e  (n = %zu)\n", what, e, m, n);
+    assert_true(tu_zero_fraction(got, n) < 0.8);
+    if (!(e <= tol)) fail_msg("%s: nrms %.3e > %.1e", what, e, tol);
+    if (!(m <= elem_tol)) fail_msg("%s: max abs diff %.3e > %.1e", what, m, elem_tol);
+}
+
+void tu_expect_close_terms(const float *got, const double *want, const double *abssum, size_t n,
+                           double tol, const char *what) {
+    double e = tu_nrms(got, want, n), m = tu_max_abs_diff(got, want, n), rel = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]) / (abssum[i] > 0 ? abssum[i] : 1);
+        rel = isnan(d) ? INFINITY : fmax(rel, d);
+    }
+    print_message("  %-40s nrms %.2e  max|d| %.2e  max|d|/sum|terms| %.2e  (n = %zu)\n", what, e, m,
+                  rel, n);
+    if (n >= 8) {
+        assert_true(tu_zero_fraction(got, n) < 0.8);
+        if (!(e <= tol)) fail_msg("%s: nrms %.3e > %.1e", what, e, tol);
+    }
+    if (!(rel <= tol)) fail_msg("%s: max |d| / sum |terms| = %.3e > %.1e", what, rel, tol);
+}

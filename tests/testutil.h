@@ -45,4 +45,17 @@ void td_poison(medcl_tensor *t);
 /* Downloads an f32 tensor into a fresh malloc'd array. */
 float *td_download(const medcl_tensor *t);
 
+/* ---- comparison helpers (RELIABILITY.md tiers) ---- */
+double *tu_to_double(const float *a, size_t n);                 /* malloc'd copy as double */
+void tu_fill_nonzero_int(tu_rng *r, float *x, size_t n, int hi); /* ±[1, hi] integers */
+/* Tier 1: every element equals the float rounding of the reference, bit for bit. */
+void tu_expect_exact(const float *got, const double *want, size_t n, const char *what);
+/* Tier 2: normalized RMS error <= tol, every |d| <= elem_tol, fewer than 80% zeros. */
+void tu_expect_close(const float *got, const double *want, size_t n, double tol, double elem_tol,
+                     const char *what);
+/* Tier 2 for sums that may cancel: each |d| bounded relative to the sum of its terms'
+ * magnitudes (abssum), nrms asserted where n >= 8. */
+void tu_expect_close_terms(const float *got, const double *want, const double *abssum, size_t n,
+                           double tol, const char *what);
+
 #endif
