@@ -399,3 +399,17 @@ uint64_t medcl_graph_rng_step(const medcl_graph *g) {
         if (g->nodes[i].kind == &graph_kind_dropout) return g->nodes[i].rng_next;
     return g->rng_step;
 }
+
+medcl_status graph_need_f32(const gnode *in, int slot) {
+    if (in->dtype != MEDCL_DTYPE_F32)
+        return medcl_fail(MEDCL_ERR_INVALID_ARG, "input %d (%s) has dtype %s, expected f32", slot,
+                          in->name, medcl_dtype_str(in->dtype));
+    return MEDCL_OK;
+}
+
+medcl_status graph_need_rank(const gnode *in, int slot, int lo, int hi) {
+    if (in->ndim < lo || in->ndim > hi)
+        return medcl_fail(MEDCL_ERR_SHAPE, "input %d (%s) has %d dimensions, expected %d..%d", slot,
+                          in->name, in->ndim, lo, hi);
+    return MEDCL_OK;
+}

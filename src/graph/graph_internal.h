@@ -121,13 +121,14 @@ extern const graph_kind graph_kind_broadcast_add, graph_kind_broadcast_mul, grap
 bool graph_broadcast_shape(const gnode *a, const gnode *b, int *ndim, int64_t *out);
 
 /* Variant functions of the op families the kinds use. */
-medcl_status medcl_elementwise_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_reduce_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_random_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_optim_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 /* Helper kernels of cl/optim.cl used by the graph: y[i] = scale * src[0] (broadcast of a
  * device scalar, for reductions' backward). */
 medcl_status graph_fill_from_scalar(medcl_tensor *y, const medcl_tensor *src, float scale);
+
+/* Input checks for node kinds: dtype f32; rank in [lo, hi]. Messages name the slot and node. */
+medcl_status graph_need_f32(const gnode *in, int slot);
+medcl_status graph_need_rank(const gnode *in, int slot, int lo, int hi);
 
 #endif

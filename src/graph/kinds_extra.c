@@ -12,27 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 
-medcl_status medcl_broadcast_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_activation_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_dropout_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_concat_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 #define IN(i) (graph_in(g, n, (i))->value)
 
-static medcl_status need_f32(const gnode *in, int slot) {
-    if (in->dtype != MEDCL_DTYPE_F32)
-        return medcl_fail(MEDCL_ERR_INVALID_ARG, "input %d (%s) has dtype %s, expected f32", slot,
-                          in->name, medcl_dtype_str(in->dtype));
-    return MEDCL_OK;
-}
-
-static medcl_status need_rank(const gnode *in, int slot, int lo, int hi) {
-    if (in->ndim < lo || in->ndim > hi)
-        return medcl_fail(MEDCL_ERR_SHAPE, "input %d (%s) has %d dimensions, expected %d..%d", slot,
-                          in->name, in->ndim, lo, hi);
-    return MEDCL_OK;
-}
+/* input checks shared by the node kinds: graph_need_f32, graph_need_rank (graph.c) */
+#define need_f32 graph_need_f32
+#define need_rank graph_need_rank
 
 static void set_shape(gnode *n, int ndim, const int64_t *s) {
     n->ndim = ndim;

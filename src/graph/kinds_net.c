@@ -16,30 +16,15 @@
 
 #include <string.h>
 
-medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_activation_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_norm_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_pool_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_concat_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_linear_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_softmax_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 #define IN(i) (graph_in(g, n, (i))->value)
 
-static medcl_status need_f32(const gnode *in, int slot) {
-    if (in->dtype != MEDCL_DTYPE_F32)
-        return medcl_fail(MEDCL_ERR_INVALID_ARG, "input %d (%s) has dtype %s, expected f32", slot,
-                          in->name, medcl_dtype_str(in->dtype));
-    return MEDCL_OK;
-}
+#define need_f32 graph_need_f32
 
+/* every network op here takes f32 inputs of a given rank */
 static medcl_status need_rank(const gnode *in, int slot, int lo, int hi) {
-    if (in->ndim < lo || in->ndim > hi)
-        return medcl_fail(MEDCL_ERR_SHAPE, "input %d (%s) has %d dimensions, expected %d..%d", slot,
-                          in->name, in->ndim, lo, hi);
-    return need_f32(in, slot);
+    medcl_status st = graph_need_rank(in, slot, lo, hi);
+    return st != MEDCL_OK ? st : graph_need_f32(in, slot);
 }
 
 static void set_shape(gnode *n, int ndim, const int64_t *s) {

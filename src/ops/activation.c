@@ -206,7 +206,6 @@ cleanup:
     return st;
 }
 
-medcl_status medcl_activation_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_activation_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     char defs[64];
     defines(ctx, defs, sizeof defs);

@@ -264,7 +264,6 @@ cleanup:
     return st;
 }
 
-medcl_status medcl_broadcast_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_broadcast_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     char defs[64];
     defines(ctx, defs, sizeof defs);

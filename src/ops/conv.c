@@ -759,7 +759,6 @@ cleanup:
     return st;
 }
 
-medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     medcl_status st = MEDCL_OK;
     char seen[3][192];

@@ -66,7 +66,6 @@ medcl_status medcl_dropout_backward(const medcl_dropout_params *p, const medcl_t
     return run("dropout_backward", p, "dy", dy, "dx", dx);
 }
 
-medcl_status medcl_dropout_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_dropout_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     (void)ctx;
     return add(acc, PROG, "");

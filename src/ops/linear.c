@@ -137,8 +137,6 @@ cleanup:
 }
 
 /* The medcl programs linear uses (CLBlast's own kernels are not listed: it builds them). */
-medcl_status medcl_broadcast_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_linear_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_linear_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     return medcl_broadcast_variants(ctx, add, acc);
 }

@@ -851,7 +851,6 @@ cleanup:
 
 /* ---- variants ------------------------------------------------------------------------------- */
 
-medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     char defs[64];
     defines(ctx, defs, sizeof defs);

@@ -25,4 +25,20 @@ unsigned medcl_reduce_wg(const medcl_context *ctx);
 typedef medcl_status (*medcl_variant_add_fn)(void *acc, const char *program, const char *defines);
 typedef medcl_status (*medcl_variants_fn)(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
+/* Program variants of each op family (registry.c collects them; the graph reuses them). */
+medcl_status medcl_elementwise_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_reduce_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_random_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_pool_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_norm_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_activation_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_softmax_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_concat_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_broadcast_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_linear_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_dropout_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
+
 #endif

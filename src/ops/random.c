@@ -36,7 +36,6 @@ medcl_status medcl_random_normal(medcl_tensor *y, uint64_t seed, uint32_t stream
     return fill("random_normal", "random_normal", y, seed, stream, c2, c3, mean, std, true);
 }
 
-medcl_status medcl_random_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_random_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     (void)ctx;
     return add(acc, PROG, "");

@@ -5,20 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-medcl_status medcl_elementwise_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_reduce_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_random_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_pool_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_norm_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_loss_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_conv_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_activation_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_softmax_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_concat_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_broadcast_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_linear_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
-medcl_status medcl_dropout_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 
 static const medcl_variants_fn families[] = {
     medcl_elementwise_variants,

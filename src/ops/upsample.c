@@ -139,7 +139,6 @@ cleanup:
     return st;
 }
 
-medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc);
 medcl_status medcl_upsample_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     (void)ctx;
     return add(acc, PROG, "");
