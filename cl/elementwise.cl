@@ -43,3 +43,19 @@ kernel void ew_axpy(global const float *x, ulong x_off, global float *y, ulong y
         y[y_off + i] = y[y_off + i] + p;
     }
 }
+
+// Integral f32 labels (S = N*C planes of D x H x W) to i32 at (Do, Ho, Wo) <= (D, H, W) by
+// nearest down-sampling with the floor rule: source index z * D / Do (PyTorch 'nearest').
+kernel void ew_labels_i32(global const float *x, ulong x_off, global int *y, ulong y_off, ulong n,
+                          int D, int H, int W, int Do, int Ho, int Wo) {
+    ulong i = get_global_id(0);
+    if (i >= n) return;
+    int xo = (int)(i % (ulong)Wo);
+    ulong r = i / (ulong)Wo;
+    int yo = (int)(r % (ulong)Ho);
+    r /= (ulong)Ho;
+    int zo = (int)(r % (ulong)Do);
+    ulong s = r / (ulong)Do;
+    int sz = (int)((long)zo * D / Do), sy = (int)((long)yo * H / Ho), sx = (int)((long)xo * W / Wo);
+    y[y_off + i] = (int)x[x_off + ((s * (ulong)D + (ulong)sz) * (ulong)H + (ulong)sy) * (ulong)W + (ulong)sx];
+}

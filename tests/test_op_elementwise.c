@@ -122,11 +122,51 @@ static void test_bad_input(void **state) {
     medcl_tensor_destroy(b);
 }
 
+/* Labels to i32 with nearest (floor-rule) down-sampling: every element against the host. */
+static void test_labels_to_i32(void **state) {
+    (void)state;
+    tu_rng r = tu_rng_make(tu_seed() + 3);
+    int64_t xs[5] = {2, 1, 7, 9, 13}, ys[5] = {2, 1, 3, 4, 13};
+    float x[2 * 7 * 9 * 13];
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++) x[i] = (float)tu_int(&r, 0, 1000);
+    medcl_tensor *tx = td_tensor(5, xs, x, "labels");
+    medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
+    d.dtype = MEDCL_DTYPE_I32;
+    d.ndim = 5;
+    memcpy(d.shape, ys, sizeof ys);
+    d.name = "targets";
+    medcl_tensor *ty = NULL;
+    assert_int_equal(medcl_tensor_create(td_ctx(), &d, &ty), MEDCL_OK);
+    assert_int_equal(medcl_tensor_fill(ty, -1), MEDCL_OK);
+    assert_int_equal(medcl_labels_to_i32(tx, ty), MEDCL_OK);
+    int32_t y[2 * 3 * 4 * 13];
+    assert_int_equal(medcl_tensor_download(ty, y, sizeof y), MEDCL_OK);
+    int64_t q = 0;
+    for (int64_t s = 0; s < 2; s++)
+        for (int64_t z = 0; z < 3; z++)
+            for (int64_t h = 0; h < 4; h++)
+                for (int64_t w = 0; w < 13; w++, q++) {
+                    int64_t sz = z * 7 / 3, sh = h * 9 / 4, sw = w;
+                    assert_int_equal(y[q], (int32_t)x[((s * 7 + sz) * 9 + sh) * 13 + sw]);
+                }
+    /* a larger output is refused with the axis and sizes */
+    int64_t big[5] = {2, 1, 8, 9, 13};
+    memcpy(d.shape, big, sizeof big);
+    medcl_tensor *tb = NULL;
+    assert_int_equal(medcl_tensor_create(td_ctx(), &d, &tb), MEDCL_OK);
+    assert_int_equal(medcl_labels_to_i32(tx, tb), MEDCL_ERR_SHAPE);
+    assert_non_null(strstr(medcl_last_error(), "D = 8"));
+    medcl_tensor_destroy(tb);
+    medcl_tensor_destroy(ty);
+    medcl_tensor_destroy(tx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binary_and_unary),
         cmocka_unit_test(test_views),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_labels_to_i32),
     };
     return cmocka_run_group_tests(tests, td_group_setup, td_group_teardown);
 }

@@ -29,6 +29,10 @@ MEDCL_API medcl_status medcl_copy(medcl_tensor *y, const medcl_tensor *x);
 /* y = a + b, y = a * b (same element count; y may alias a or b). */
 MEDCL_API medcl_status medcl_add(const medcl_tensor *a, const medcl_tensor *b, medcl_tensor *y);
 MEDCL_API medcl_status medcl_mul(const medcl_tensor *a, const medcl_tensor *b, medcl_tensor *y);
+/* Label maps: integral f32 x (N, C, D, H, W) → i32 y (N, C, Do, Ho, Wo) with Do <= D, ...,
+ * by nearest down-sampling with the floor rule (source z * D / Do, PyTorch 'nearest'); equal
+ * sizes are a plain cast. Used to turn augmented labels into loss targets on the device. */
+MEDCL_API medcl_status medcl_labels_to_i32(const medcl_tensor *x, medcl_tensor *y);
 /* y = alpha * x */
 MEDCL_API medcl_status medcl_scale(const medcl_tensor *x, float alpha, medcl_tensor *y);
 /* y += alpha * x */

@@ -502,7 +502,6 @@ typedef struct trainer {
     medcl_tensor *mix_img;    /* (B, C, D, H, W) mixed images */
     medcl_tensor *soft_view;  /* soft-target input viewed as (B, K, D, H, W) */
     medcl_tensor *stats_slot; /* the optimizer's loss slot */
-    float *lab_host;
     int32_t *head_host[MEDCL_UNET_MAX_LEVELS];
     medcl_adversary *adv;     /* adversarial training / robustness evaluation */
     medcl_ewc *ewc;
@@ -523,7 +522,6 @@ static void stage_free(trainer *t) {
     medcl_tensor_destroy(t->mix_img);
     medcl_tensor_destroy(t->soft_view);
     medcl_tensor_destroy(t->stats_slot);
-    free(t->lab_host);
     for (int i = 0; i < MEDCL_UNET_MAX_LEVELS; i++) free(t->head_host[i]);
     medcl_adversary_destroy(t->adv);
     medcl_ewc_destroy(t->ewc);
@@ -533,7 +531,6 @@ static void stage_free(trainer *t) {
     medcl_graph_destroy(t->g);
     t->loader = NULL;
     t->img_view = t->lab_aug = t->mix_img = t->soft_view = t->stats_slot = NULL;
-    t->lab_host = NULL;
     memset(t->head_host, 0, sizeof t->head_host);
     t->adv = NULL;
     t->ewc = NULL;
@@ -1007,13 +1004,6 @@ static medcl_status setup_model(trainer *t, int64_t *start_step, const char *ini
     if (rc->task == CLI_TASK_SEGMENTATION) {
         int64_t ls[5] = {t->B, 1, t->patch[0], t->patch[1], t->patch[2]};
         MEDCL_TRY(medcl_tensor_create_f32(t->ctx, "train.labels", 5, ls, &t->lab_aug));
-        int64_t nv = t->B * t->patch[0] * t->patch[1] * t->patch[2];
-        t->lab_host = malloc((size_t)nv * sizeof(float));
-        if (!t->lab_host) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "train: out of memory");
-        for (int i = 0; i < t->m.nheads; i++) {
-            t->head_host[i] = malloc((size_t)nv * sizeof(int32_t));
-            if (!t->head_host[i]) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "train: out of memory");
-        }
         if (t->m.soft.id >= 0) {
             MEDCL_TRY(medcl_tensor_create_f32(t->ctx, "train.mixed", 5, vs, &t->mix_img));
             int64_t ss[5] = {t->B, rc->model.num_classes, t->patch[0], t->patch[1], t->patch[2]};
@@ -1031,34 +1021,30 @@ cleanup:
 
 /* Label inputs from host labels (B, 1, D, H, W) f32: i32 per head by nearest down-sampling
  * (floor(o * in / out)), or one-hot soft targets on the device (mixing with p = 0). */
-static medcl_status set_targets(trainer *t, const float *labels, uint32_t epoch, uint32_t sample0) {
+/* The loss targets of every head from the device label map (f32, patch size): cast to i32 and
+ * down-sampled (nearest, floor rule) on the device, so no label returns to the host. */
+static medcl_status set_targets(trainer *t, const medcl_tensor *lab_dev) {
     medcl_status st = MEDCL_OK;
-    medcl_graph *g = t->g;
+    for (int i = 0; i < t->m.nheads; i++)
+        MEDCL_TRY(medcl_labels_to_i32(lab_dev, medcl_graph_tensor(t->g, t->m.targets[i])));
+cleanup:
+    return st;
+}
+
+/* Targets from a host label map (robustness evaluation): uploaded, then as in training; a
+ * model trained with soft targets gets the one-hot targets (mix with p = 0). */
+static medcl_status set_targets_host(trainer *t, const float *labels, uint32_t epoch, uint32_t sample0) {
+    medcl_status st = MEDCL_OK;
+    int64_t nv = t->B * t->patch[0] * t->patch[1] * t->patch[2];
+    MEDCL_TRY(medcl_tensor_upload(t->lab_aug, labels, (size_t)nv * sizeof(float)));
     if (t->m.soft.id >= 0) {
-        int64_t nv = t->B * t->patch[0] * t->patch[1] * t->patch[2];
-        MEDCL_TRY(medcl_tensor_upload(t->lab_aug, labels, (size_t)nv * sizeof(float)));
         medcl_augment_mix mx = MEDCL_AUGMENT_MIX_INIT;
         mx.p = 0.0f;
         mx.num_classes = t->rc.model.num_classes;
         MEDCL_TRY(medcl_augment_mix_apply(&mx, t->img_view, t->lab_aug, t->mix_img, t->soft_view, t->rc.seed, epoch,
                                           sample0));
-        goto cleanup;
-    }
-    for (int i = 0; i < t->m.nheads; i++) {
-        medcl_tensor *tt = medcl_graph_tensor(g, t->m.targets[i]);
-        int nd = medcl_tensor_ndim(tt);
-        int64_t o[3] = {1, 1, 1};
-        for (int k = 0; k < nd - 2; k++) o[3 - (nd - 2) + k] = medcl_tensor_dim(tt, 2 + k);
-        int32_t *dst = t->head_host[i];
-        int64_t q = 0;
-        for (int64_t s = 0; s < t->B; s++)
-            for (int64_t z = 0; z < o[0]; z++)
-                for (int64_t y = 0; y < o[1]; y++)
-                    for (int64_t x = 0; x < o[2]; x++) {
-                        int64_t sz = z * t->patch[0] / o[0], sy = y * t->patch[1] / o[1], sx = x * t->patch[2] / o[2];
-                        dst[q++] = (int32_t)labels[((s * t->patch[0] + sz) * t->patch[1] + sy) * t->patch[2] + sx];
-                    }
-        MEDCL_TRY(medcl_tensor_upload(tt, dst, (size_t)q * sizeof(int32_t)));
+    } else {
+        MEDCL_TRY(set_targets(t, t->lab_aug));
     }
 cleanup:
     return st;
@@ -1080,21 +1066,16 @@ static medcl_status feed(trainer *t, const medcl_batch *b) {
                                  (size_t)t->B * sizeof(int32_t));
         goto cleanup;
     }
-    const float *labels = t->lab_host;
     const medcl_tensor *lab_dev = t->lab_aug;
-    int64_t nv = t->B * t->patch[0] * t->patch[1] * t->patch[2];
     if (cut) {
         MEDCL_TRY(medcl_augment_pipeline_apply_to(t->pl, b->image_dev, b->label_dev, t->img_view, t->lab_aug, t->rc.seed,
                                                   b->epoch, sample0));
-        if (!soft) MEDCL_TRY(medcl_tensor_download(t->lab_aug, t->lab_host, (size_t)nv * sizeof(float)));
     } else if (!empty) {
         MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
         MEDCL_TRY(medcl_tensor_copy(t->lab_aug, b->label_dev));
         MEDCL_TRY(medcl_augment_pipeline_apply(t->pl, t->img_view, t->lab_aug, t->rc.seed, b->epoch, sample0));
-        if (!soft) MEDCL_TRY(medcl_tensor_download(t->lab_aug, t->lab_host, (size_t)nv * sizeof(float)));
     } else {
         MEDCL_TRY(medcl_tensor_copy(t->img_view, b->image_dev));
-        labels = b->label;
         lab_dev = b->label_dev;
     }
     if (soft) {
@@ -1111,7 +1092,7 @@ static medcl_status feed(trainer *t, const medcl_batch *b) {
         MEDCL_TRY(medcl_tensor_copy(t->img_view, t->mix_img));
         goto cleanup;
     }
-    MEDCL_TRY(set_targets(t, labels, b->epoch, sample0));
+    MEDCL_TRY(set_targets(t, lab_dev));
 cleanup:
     return st;
 }
@@ -1179,7 +1160,7 @@ static medcl_status dice_batched(trainer *t, const medcl_eval_case *const *list,
         }
         MEDCL_TRY(medcl_tensor_upload(in, img, (size_t)(t->B * C * nv) * sizeof(float)));
         if (a) {
-            MEDCL_TRY(set_targets(t, lab, 0, (uint32_t)b0));
+            MEDCL_TRY(set_targets_host(t, lab, 0, (uint32_t)b0));
             MEDCL_TRY(medcl_adversary_perturb(a, (uint32_t)(b0 / t->B)));
         }
         MEDCL_TRY(medcl_graph_forward(t->g));

@@ -82,6 +82,40 @@ cleanup:
     return st;
 }
 
+medcl_status medcl_labels_to_i32(const medcl_tensor *x, medcl_tensor *y) {
+    medcl_status st = MEDCL_OK;
+    MEDCL_TRY(medcl_op_check("labels_to_i32", "x", x, true));
+    MEDCL_TRY(medcl_op_check("labels_to_i32", "y", y, false));
+    if (y->dtype != MEDCL_DTYPE_I32)
+        MEDCL_FAIL(MEDCL_ERR_INVALID_ARG, "labels_to_i32: y (%s) has dtype %s, expected i32", medcl_tensor_name(y),
+                   medcl_dtype_str(y->dtype));
+    if (x->ctx != y->ctx) MEDCL_FAIL(MEDCL_ERR_INVALID_ARG, "labels_to_i32: x and y on different contexts");
+    int64_t a[5], b[5];
+    medcl_tensor_ncdhw(x, a);
+    medcl_tensor_ncdhw(y, b);
+    static const char *ax[5] = {"N", "C", "D", "H", "W"};
+    for (int i = 0; i < 5; i++) {
+        bool ok = i < 2 ? b[i] == a[i] : b[i] <= a[i];
+        if (!ok || a[i] > INT32_MAX)
+            MEDCL_FAIL(MEDCL_ERR_SHAPE, "labels_to_i32: y (%s) %s = %lld, x (%s) %s = %lld (%s)", medcl_tensor_name(y),
+                       ax[i], (long long)b[i], medcl_tensor_name(x), ax[i], (long long)a[i],
+                       i < 2 ? "must be equal" : "y must not be larger");
+    }
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(y->ctx, PROG, "", "ew_labels_i32", &k));
+    cl_uint i = 0;
+    cl_ulong n = (cl_ulong)y->numel;
+    cl_int d[6] = {(cl_int)a[2], (cl_int)a[3], (cl_int)a[4], (cl_int)b[2], (cl_int)b[3], (cl_int)b[4]};
+    MEDCL_CL(medcl_arg_tensor(k, &i, x));
+    MEDCL_CL(medcl_arg_tensor(k, &i, y));
+    MEDCL_CL(MEDCL_ARG(k, i, n));
+    i++;
+    for (int j = 0; j < 6; j++, i++) MEDCL_CL(MEDCL_ARG(k, i, d[j]));
+    MEDCL_TRY(medcl_launch_1d(y->ctx, k, (size_t)n));
+cleanup:
+    return st;
+}
+
 medcl_status medcl_elementwise_variants(medcl_context *ctx, medcl_variant_add_fn add, void *acc) {
     (void)ctx;
     return add(acc, PROG, "");
