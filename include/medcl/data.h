@@ -1,8 +1,8 @@
 /* medcl/data.h — datasets, splits, preprocessing, patch sampling and background loading.
  *
  * Datasets (host, no OpenCL):
- * - the nnU-Net v2 raw layout: DIR/dataset.json, DIR/imagesTr/CASE_XXXX<ending>,
- *   DIR/labelsTr/CASE<ending>, optional DIR/imagesTs/CASE_XXXX<ending>. Training cases are
+ * - the nnU-Net v2 raw layout: DIR/dataset.json, DIR/imagesTr/CASE_NNNN<ending> (NNNN = channel index),
+ *   DIR/labelsTr/CASE<ending>, optional DIR/imagesTs/CASE_NNNN<ending> (NNNN = channel index). Training cases are
  *   the files of labelsTr (as nnU-Net finds them), sorted by case id. A case has one image
  *   file per suffix _0000, _0001, ... (contiguous); the channels of all its files together
  *   (a PNG RGB file gives 3) must number as many as channel_names. dataset.json keys:
@@ -84,8 +84,8 @@ MEDCL_API const char *medcl_norm_scheme_str(medcl_norm_scheme s);
 
 /* One case as listed (nothing is read until medcl_case_load). Strings owned by the dataset. */
 typedef struct medcl_case {
-    const char *id;            /* case identifier (file stem without _XXXX and ending) */
-    int n_files;               /* image files (one per _XXXX suffix; 1 for classification) */
+    const char *id;            /* case identifier (file stem without _NNNN and ending) */
+    int n_files;               /* image files (one per _NNNN channel suffix; 1 for classification) */
     const char *const *files;  /* image file paths */
     const char *label_file;    /* segmentation label map; NULL for test and classification */
     int class_label;           /* classification class; -1 for segmentation */

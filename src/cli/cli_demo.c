@@ -13,7 +13,8 @@
  * epochs x 25 steps of batch 8) with Adam at 3e-3 instead of nnU-Net's SGD: on this data Adam
  * reached validation Dice 0.90 after 50 steps where SGD (0.01, Nesterov 0.99) reached 0.83.
  *
- * Step 1 is the device check of the earlier placeholder demo (`--check-device` runs only it).
+ * Step 1 checks the device: Philox normals against the host bits and a reduction against a
+ * float64 sum (`--check-device` runs only that step).
  * `--quick` is the reduced setting of the test suite (4x down-sampled slices, a 3-level U-Net
  * with 4 features, a few dozen steps). Leaves out: `--study` (the generalization study,
  * cli_study.c, dispatched from here), 3D models, classification. */

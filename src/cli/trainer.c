@@ -66,7 +66,7 @@ static const char *ending_of(const char *name) {
 }
 
 /* `folders`: OUT/dataset/{imagesTr,labelsTr} link to the two folders, dataset.json generated
- * from the files (channels from the first case's _XXXX files, classes from the config). */
+ * from the files (channels from the first case's _NNNN (channel index, 0000, 0001, ...) files, classes from the config). */
 static medcl_status prepare_folders(const cli_config *c, const char *root) {
     medcl_status st = MEDCL_OK;
     DIR *d = NULL;

@@ -16,13 +16,10 @@ static void defines(const medcl_context *ctx, char *buf, size_t cap) {
 
 static medcl_status get_params(const char *op, const medcl_activation_params *p,
                                medcl_activation_params *out) {
-    medcl_activation_params d = MEDCL_ACTIVATION_PARAMS_INIT;
-    if (p) {
-        if (p->size != sizeof d)
-            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu", op,
-                              p->size, sizeof d);
-        d = *p;
-    }
+    const medcl_activation_params def = MEDCL_ACTIVATION_PARAMS_INIT;
+    medcl_activation_params d;
+    medcl_status st = medcl_op_params(op, p, &def, sizeof d, &d);
+    if (st != MEDCL_OK) return st;
     if ((int)d.act < 0 || d.act >= MEDCL_ACT_COUNT)
         return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.act = %d is not a medcl_activation", op,
                           (int)d.act);

@@ -210,15 +210,8 @@ cleanup:
 
 static medcl_status bc_params(const char *op, const medcl_broadcast_params *p,
                               medcl_broadcast_params *out) {
-    medcl_broadcast_params d = MEDCL_BROADCAST_PARAMS_INIT;
-    if (p) {
-        if (p->size != sizeof d)
-            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu", op,
-                              p->size, sizeof d);
-        d = *p;
-    }
-    *out = d;
-    return MEDCL_OK;
+    const medcl_broadcast_params def = MEDCL_BROADCAST_PARAMS_INIT;
+    return medcl_op_params(op, p, &def, sizeof def, out);
 }
 
 medcl_status medcl_broadcast_add_backward(const medcl_broadcast_params *p, const medcl_tensor *dy,

@@ -1,6 +1,8 @@
 /* src/ops/common.c — argument checks and launch helpers shared by the op families. */
 #include "ops_internal.h"
 
+#include <string.h>
+
 medcl_status medcl_op_check(const char *op, const char *role, const medcl_tensor *t, bool f32) {
     if (!t) return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: tensor %s is NULL", op, role);
     if (f32 && t->dtype != MEDCL_DTYPE_F32)
@@ -38,4 +40,15 @@ unsigned medcl_reduce_wg(const medcl_context *ctx) {
     unsigned wg = 256;
     while (wg > 1 && wg > ctx->info.max_work_group) wg /= 2;
     return wg;
+}
+
+medcl_status medcl_op_params(const char *op, const void *p, const void *def, size_t size, void *out) {
+    if (p) {
+        size_t given;
+        memcpy(&given, p, sizeof given);
+        if (given != size)
+            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu", op, given, size);
+    }
+    memcpy(out, p ? p : def, size);
+    return MEDCL_OK;
 }

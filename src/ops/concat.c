@@ -56,15 +56,8 @@ cleanup:
 
 static medcl_status concat_params(const char *op, const medcl_concat_params *p,
                                   medcl_concat_params *out) {
-    medcl_concat_params d = MEDCL_CONCAT_PARAMS_INIT;
-    if (p) {
-        if (p->size != sizeof d)
-            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu", op,
-                              p->size, sizeof d);
-        d = *p;
-    }
-    *out = d;
-    return MEDCL_OK;
+    const medcl_concat_params def = MEDCL_CONCAT_PARAMS_INIT;
+    return medcl_op_params(op, p, &def, sizeof def, out);
 }
 
 /* Checks the list against the wide tensor (y or dy): shapes and the channel sum. */
@@ -150,15 +143,8 @@ cleanup:
 
 static medcl_status slice_params(const char *op, const medcl_slice_params *p,
                                  medcl_slice_params *out) {
-    medcl_slice_params d = MEDCL_SLICE_PARAMS_INIT;
-    if (p) {
-        if (p->size != sizeof d)
-            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu", op,
-                              p->size, sizeof d);
-        d = *p;
-    }
-    *out = d;
-    return MEDCL_OK;
+    const medcl_slice_params def = MEDCL_SLICE_PARAMS_INIT;
+    return medcl_op_params(op, p, &def, sizeof def, out);
 }
 
 /* wide (N, C, ...) and narrow (N, Cn, ...): start in [0, C - Cn] */

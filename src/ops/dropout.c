@@ -12,13 +12,9 @@
 static medcl_status run(const char *op, const medcl_dropout_params *p, const char *rx,
                         const medcl_tensor *x, const char *ry, medcl_tensor *y) {
     medcl_status st = MEDCL_OK;
-    medcl_dropout_params q = MEDCL_DROPOUT_PARAMS_INIT;
-    if (p) {
-        if (p->size != sizeof q)
-            MEDCL_FAIL(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu", op, p->size,
-                       sizeof q);
-        q = *p;
-    }
+    const medcl_dropout_params def = MEDCL_DROPOUT_PARAMS_INIT;
+    medcl_dropout_params q;
+    MEDCL_TRY(medcl_op_params(op, p, &def, sizeof q, &q));
     if (!(q.p >= 0.0f && q.p <= 1.0f))
         MEDCL_FAIL(MEDCL_ERR_INVALID_ARG, "%s: params.p = %g is outside [0, 1]", op, (double)q.p);
     MEDCL_TRY(medcl_op_check(op, rx, x, true));

@@ -12,6 +12,10 @@ medcl_status medcl_op_check(const char *op, const char *role, const medcl_tensor
 medcl_status medcl_op_same_numel(const char *op, const char *ra, const medcl_tensor *a,
                                  const char *rb, const medcl_tensor *b);
 
+/* Typed parameter structs start with a size field: *out = *p when p is given and its size
+ * matches, the defaults *def when p is NULL; a wrong size is an error naming the op. */
+medcl_status medcl_op_params(const char *op, const void *p, const void *def, size_t size, void *out);
+
 /* Sets the two arguments (buffer, element offset) of tensor t at index *i, advancing *i. */
 cl_int medcl_arg_tensor(cl_kernel k, cl_uint *i, const medcl_tensor *t);
 

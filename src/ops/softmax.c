@@ -8,15 +8,8 @@
 
 static medcl_status get_params(const char *op, const medcl_softmax_params *p,
                                medcl_softmax_params *out) {
-    medcl_softmax_params d = MEDCL_SOFTMAX_PARAMS_INIT;
-    if (p) {
-        if (p->size != sizeof d)
-            return medcl_fail(MEDCL_ERR_INVALID_ARG, "%s: params.size = %zu, expected %zu", op,
-                              p->size, sizeof d);
-        d = *p;
-    }
-    *out = d;
-    return MEDCL_OK;
+    const medcl_softmax_params def = MEDCL_SOFTMAX_PARAMS_INIT;
+    return medcl_op_params(op, p, &def, sizeof def, out);
 }
 
 /* (N, C, S) of a tensor of rank >= 2 */
