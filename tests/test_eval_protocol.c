@@ -1,5 +1,5 @@
 /* tests/test_eval_protocol.c — the cross-domain evaluation protocol (medcl/protocol.h) with a
- * stub predictor whose labels are known exactly (logits (0, x - 0.5): label = x > 0.5 for
+ * probe predictor whose labels are known exactly (logits (0, x - 0.5): label = x > 0.5 for
  * integer-valued images, so sliding-window averaging cannot change a label): per-case tables
  * against a direct host computation with medcl/metrics.h and against closed-form Dice of a
  * crafted set, 2D and 3D; means against nanmean and inside their intervals; the gap as the
@@ -41,15 +41,15 @@ static void assert_svg_file(const char *path) {
     free(data);
 }
 
-/* ---- the stub predictor: logits (0, x - 0.5) per voxel of channel 0, on the host ---- */
-typedef struct stub_user {
+/* ---- the probe predictor: logits (0, x - 0.5) per voxel of channel 0, on the host ---- */
+typedef struct probe_user {
     int ndim;         /* 4 or 5 expected */
     int64_t calls;
     int64_t fail_at;  /* -1: never */
-} stub_user;
+} probe_user;
 
-static medcl_status stub_predict(void *user, const medcl_tensor *in, medcl_tensor *out) {
-    stub_user *u = user;
+static medcl_status probe_predict(void *user, const medcl_tensor *in, medcl_tensor *out) {
+    probe_user *u = user;
     if (u->calls++ == u->fail_at) return MEDCL_ERR_NUMERIC;
     assert_int_equal(medcl_tensor_ndim(in), u->ndim);
     assert_int_equal(medcl_tensor_dim(out, 1), 2);
@@ -117,7 +117,7 @@ static void crafted_make(tu_rng *r, int64_t n, int64_t D, int64_t H, int64_t W, 
                 if (k >= nfp && lab[v] == 1) { img[v] = -1.0f; cs->fn[i]++; break; }
             }
         }
-        for (int c = 1; c < C; c++) /* other channels: noise the stub ignores */
+        for (int c = 1; c < C; c++) /* other channels: noise the probe ignores */
             for (int64_t v = 0; v < V; v++) img[c * V + v] = (float)tu_normal(r);
         char id[32];
         snprintf(id, sizeof id, "%s_%03lld", name, (long long)i);
@@ -246,9 +246,9 @@ static void test_run_2d(void **state) {
     medcl_eval_set sets[2] = {a.set, b.set};
     medcl_infer_options io = infer_opts(1, 16, 16);
     medcl_eval_options eo = eval_opts(seed);
-    stub_user u = {4, 0, -1};
+    probe_user u = {4, 0, -1};
     medcl_eval_results *res = NULL;
-    medcl_status st = medcl_eval_run(td_ctx(), stub_predict, &u, &io, sets, 2, &eo, &res);
+    medcl_status st = medcl_eval_run(td_ctx(), probe_predict, &u, &io, sets, 2, &eo, &res);
     if (st != MEDCL_OK) fail_msg("eval_run: %s", medcl_last_error());
     assert_int_equal(res->num_sets, 2);
     assert_int_equal(res->reference_set, 0);
@@ -287,7 +287,7 @@ static void test_run_2d(void **state) {
 
     /* determinism: the same run gives the same numbers bitwise */
     medcl_eval_results *res2 = NULL;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, sets, 2, &eo, &res2), MEDCL_OK);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, sets, 2, &eo, &res2), MEDCL_OK);
     for (int s = 0; s < 2; s++)
         for (int m = 0; m < MEDCL_EVAL_METRIC_COUNT; m++) {
             assert_memory_equal(res->sets[s].mean[m], res2->sets[s].mean[m], 3 * sizeof(medcl_ci));
@@ -315,9 +315,9 @@ static void test_run_3d_device_tensor(void **state) {
     eo.surface.boundary = MEDCL_BOUNDARY_SURFEL;
     eo.surface.num_tolerances = 2;
     eo.surface.tolerance_mm[1] = 2.0;
-    stub_user u = {5, 0, -1};
+    probe_user u = {5, 0, -1};
     medcl_eval_results *res = NULL;
-    medcl_status st = medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 1, &eo, &res);
+    medcl_status st = medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 1, &eo, &res);
     if (st != MEDCL_OK) fail_msg("eval_run 3D: %s", medcl_last_error());
     a.cases[1].image = a.images[1]; /* for the host check */
     double e = check_tables(&a, &res->sets[0], &eo);
@@ -346,9 +346,9 @@ static void test_sweep_noise(void **state) {
     crafted_make(&r, 4, 1, 20, 20, 1, "test", 1, &a);
     medcl_infer_options io = infer_opts(1, 16, 16);
     medcl_eval_options eo = eval_opts(seed);
-    stub_user u = {4, 0, -1};
+    probe_user u = {4, 0, -1};
     medcl_eval_results *base = NULL;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 1, &eo, &base), MEDCL_OK);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 1, &eo, &base), MEDCL_OK);
     const double strengths[5] = {0.0, 0.15, 0.3, 0.5, 0.8};
     medcl_eval_sweep_options so = MEDCL_EVAL_SWEEP_OPTIONS_INIT;
     so.kind = MEDCL_AUGMENT_GAUSSIAN_NOISE;
@@ -356,7 +356,7 @@ static void test_sweep_noise(void **state) {
     so.num_strengths = 5;
     so.seed = seed ^ 0x5eed;
     medcl_eval_sweep_result *sw = NULL;
-    medcl_status st = medcl_eval_sweep(td_ctx(), stub_predict, &u, &io, &a.set, &so, &eo, &sw);
+    medcl_status st = medcl_eval_sweep(td_ctx(), probe_predict, &u, &io, &a.set, &so, &eo, &sw);
     if (st != MEDCL_OK) fail_msg("sweep: %s", medcl_last_error());
     assert_int_equal(sw->num_strengths, 5);
     assert_int_equal(sw->results->reference_set, 0);
@@ -437,9 +437,9 @@ static void test_shift_and_scanners(void **state) {
         medcl_status st = medcl_eval_set_shift(td_ctx(), &sets[0], sc[i].shifts, sc[i].num_shifts, seed, sc[i].name, &sets[i + 1]);
         if (st != MEDCL_OK) fail_msg("scanner %s: %s", sc[i].name, medcl_last_error());
     }
-    stub_user u = {4, 0, -1};
+    probe_user u = {4, 0, -1};
     medcl_eval_results *res = NULL;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, sets, 5, &eo, &res), MEDCL_OK);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, sets, 5, &eo, &res), MEDCL_OK);
     assert_string_equal(res->sets[0].domain, "src");
     for (int s = 0; s < 5; s++) {
         double d = res->sets[s].mean[MEDCL_EVAL_DICE][2].estimate;
@@ -502,9 +502,9 @@ static void test_report(void **state) {
     medcl_eval_set sets[2] = {a.set, b.set};
     medcl_infer_options io = infer_opts(1, 16, 16);
     medcl_eval_options eo = eval_opts(seed);
-    stub_user u = {4, 0, -1};
+    probe_user u = {4, 0, -1};
     medcl_eval_results *res = NULL;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, sets, 2, &eo, &res), MEDCL_OK);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, sets, 2, &eo, &res), MEDCL_OK);
     const double strengths[3] = {0.0, 0.3, 0.6};
     medcl_eval_sweep_options so = MEDCL_EVAL_SWEEP_OPTIONS_INIT;
     so.kind = MEDCL_AUGMENT_BIAS_FIELD;
@@ -512,7 +512,7 @@ static void test_report(void **state) {
     so.num_strengths = 3;
     so.seed = 7;
     medcl_eval_sweep_result *sw = NULL;
-    medcl_status st = medcl_eval_sweep(td_ctx(), stub_predict, &u, &io, &a.set, &so, &eo, &sw);
+    medcl_status st = medcl_eval_sweep(td_ctx(), probe_predict, &u, &io, &a.set, &so, &eo, &sw);
     if (st != MEDCL_OK) fail_msg("bias sweep: %s", medcl_last_error());
 
     double ex[6] = {0, 1, 2, 3, 4, 5}, loss[6] = {1.0, 0.7, 0.5, 0.4, 0.35, 0.33}, vd[6] = {0.2, 0.6, 0.8, 0.85, NAN, 0.9};
@@ -534,7 +534,7 @@ static void test_report(void **state) {
     info.split_counts = split_counts;
     info.class_names = classes;
     info.data_sources = "Crafted ellipses | pipes escaped.";
-    info.model = "threshold stub";
+    info.model = "threshold probe";
     info.num_parameters = 0;
     info.training = "none";
     info.train_seconds = 12.5;
@@ -689,24 +689,24 @@ static void test_bad_input(void **state) {
     crafted_make(&r, 3, 1, 12, 12, 1, "bad", 1, &a);
     medcl_infer_options io = infer_opts(1, 8, 8);
     medcl_eval_options eo = eval_opts(1);
-    stub_user u = {4, 0, -1};
+    probe_user u = {4, 0, -1};
     medcl_eval_results *res = (medcl_eval_results *)1;
     assert_int_equal(medcl_eval_run(td_ctx(), NULL, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_INVALID_ARG);
     assert_null(res);
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 0, &eo, &res), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 0, &eo, &res), MEDCL_ERR_INVALID_ARG);
     eo.reference_set = 3;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_INVALID_ARG);
     assert_non_null(strstr(medcl_last_error(), "reference_set"));
     eo.reference_set = -1;
     /* a label outside [0, K) names the set, the case and the voxel */
     a.labels[1][5] = 2;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_INVALID_ARG);
     assert_non_null(strstr(medcl_last_error(), "bad_001"));
     assert_non_null(strstr(medcl_last_error(), "label[5] = 2"));
     a.labels[1][5] = 0;
     /* a failing predictor's status comes back with the case named */
     u.fail_at = 3;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_NUMERIC);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_NUMERIC);
     assert_non_null(strstr(medcl_last_error(), "set 'bad' case"));
     assert_null(res);
     u.fail_at = -1;
@@ -714,7 +714,7 @@ static void test_bad_input(void **state) {
     int calls = 0;
     eo.progress = stop_after_two;
     eo.progress_user = &calls;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_INTERRUPTED);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_INTERRUPTED);
     assert_int_equal(calls, 2);
     eo.progress = NULL;
     /* a device tensor of the wrong shape */
@@ -722,7 +722,7 @@ static void test_bad_input(void **state) {
     medcl_tensor *t = td_tensor(4, shp, NULL, "wrong");
     a.cases[0].image = NULL;
     a.cases[0].tensor = t;
-    assert_int_equal(medcl_eval_run(td_ctx(), stub_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_SHAPE);
+    assert_int_equal(medcl_eval_run(td_ctx(), probe_predict, &u, &io, &a.set, 1, &eo, &res), MEDCL_ERR_SHAPE);
     assert_non_null(strstr(medcl_last_error(), "wrong"));
     a.cases[0].image = a.images[0];
     medcl_tensor_destroy(t);
@@ -744,7 +744,7 @@ static void test_bad_input(void **state) {
     so.strengths = bad_s;
     so.num_strengths = 2;
     medcl_eval_sweep_result *sw = (medcl_eval_sweep_result *)1;
-    assert_int_equal(medcl_eval_sweep(td_ctx(), stub_predict, &u, &io, &a.set, &so, &eo, &sw), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_eval_sweep(td_ctx(), probe_predict, &u, &io, &a.set, &so, &eo, &sw), MEDCL_ERR_INVALID_ARG);
     assert_null(sw);
     assert_int_equal(u.calls, 0 + u.calls); /* nothing else to check: no inference ran for the sweep */
     medcl_eval_run_info info = MEDCL_EVAL_RUN_INFO_INIT;

@@ -1,7 +1,7 @@
 /* tests/test_eval_sliding_window.c — sliding-window inference on the device against the
- * float64 reference (tests/ref/ref_infer.c) with a deterministic stub predictor: 2D and 3D,
+ * float64 reference (tests/ref/ref_infer.c) with a deterministic probe predictor: 2D and 3D,
  * odd sizes, volumes smaller than the patch, steps 0.5 / 0.75 / 1.0, Gaussian and constant
- * weights, mirroring with a stub that is not mirror-symmetric, logits, probabilities and
+ * weights, mirroring with a probe that is not mirror-symmetric, logits, probabilities and
  * labels, partial last batches; tile positions against nnU-Net's formula (golden values
  * computed with nnU-Net's Python expression), the Gaussian map against its formula, memory
  * bounds, determinism and bad input. */
@@ -18,19 +18,19 @@
 #include "ref/ref_infer.h"
 #include "testutil.h"
 
-/* ---- the stub predictor: downloads the patch batch, runs ref_stub_predict in double,
+/* ---- the probe predictor: downloads the patch batch, runs ref_probe_predict in double,
  * uploads the logits. Checks the batch shape it is given. ---- */
-typedef struct stub_user {
-    const ref_stub *s;
+typedef struct probe_user {
+    const ref_probe *s;
     int64_t p[3];
     int ndim, B;
     int64_t calls;
     int64_t fail_at; /* return MEDCL_ERR_NUMERIC at this call (-1: never) */
-} stub_user;
+} probe_user;
 
-static medcl_status stub_predict(void *user, const medcl_tensor *in, medcl_tensor *out) {
-    stub_user *u = user;
-    const ref_stub *s = u->s;
+static medcl_status probe_predict(void *user, const medcl_tensor *in, medcl_tensor *out) {
+    probe_user *u = user;
+    const ref_probe *s = u->s;
     if (u->calls++ == u->fail_at) return MEDCL_ERR_NUMERIC;
     assert_int_equal(medcl_tensor_ndim(in), u->ndim);
     assert_int_equal(medcl_tensor_ndim(out), u->ndim);
@@ -46,7 +46,7 @@ static medcl_status stub_predict(void *user, const medcl_tensor *in, medcl_tenso
     double *yd = malloc((size_t)(s->K * pv) * sizeof(double));
     for (int b = 0; b < u->B; b++) {
         for (int64_t i = 0; i < s->C * pv; i++) xd[i] = x[b * s->C * pv + i];
-        ref_stub_predict(s, xd, u->p, yd);
+        ref_probe_predict(s, xd, u->p, yd);
         for (int64_t i = 0; i < s->K * pv; i++) y[b * s->K * pv + i] = (float)yd[i];
     }
     medcl_status st = medcl_tensor_upload(out, y, medcl_tensor_bytes(out));
@@ -57,7 +57,7 @@ static medcl_status stub_predict(void *user, const medcl_tensor *in, medcl_tenso
     return st;
 }
 
-static void stub_make(tu_rng *r, int C, int K, ref_stub *s) {
+static void probe_make(tu_rng *r, int C, int K, ref_probe *s) {
     memset(s, 0, sizeof *s);
     s->C = C;
     s->K = K;
@@ -98,8 +98,8 @@ static void result_free(sw_result *r) {
 
 static void run_case(const sw_case *c, uint64_t seed, sw_result *res) {
     tu_rng r = tu_rng_make(seed);
-    ref_stub s;
-    stub_make(&r, c->C, c->K, &s);
+    ref_probe s;
+    probe_make(&r, c->C, c->K, &s);
     if (c->output == MEDCL_INFER_OUTPUT_LABELS)
         /* evenly spaced directions in the (x, x next along W) plane: every class wins about
          * 1/K of the voxels, so the label comparison is not dominated by one class */
@@ -141,13 +141,13 @@ static void run_case(const sw_case *c, uint64_t seed, sw_result *res) {
     o.weight = c->gaussian ? MEDCL_INFER_WEIGHT_GAUSSIAN : MEDCL_INFER_WEIGHT_CONSTANT;
     o.mirror_axes = c->mirror;
     o.output = c->output;
-    stub_user u = {&s, {c->patch[0], c->patch[1], c->patch[2]}, c->ndim, c->B, 0, -1};
+    probe_user u = {&s, {c->patch[0], c->patch[1], c->patch[2]}, c->ndim, c->B, 0, -1};
 
     medcl_memory_stats m0, m1;
     assert_int_equal(medcl_context_finish(td_ctx()), MEDCL_OK);
     medcl_context_reset_peak(td_ctx());
     medcl_context_memory_stats(td_ctx(), &m0);
-    medcl_status st = medcl_infer_sliding_window(timg, &o, stub_predict, &u, tout, &res->stats);
+    medcl_status st = medcl_infer_sliding_window(timg, &o, probe_predict, &u, tout, &res->stats);
     if (st != MEDCL_OK) fail_msg("%s: %s", c->name, medcl_last_error());
     medcl_context_memory_stats(td_ctx(), &m1);
     res->peak_delta = m1.peak - m0.in_use;
@@ -224,7 +224,7 @@ static double check_case(const sw_case *c, uint64_t seed) {
                 assert_true(fabs(sum - 1.0) < 1e-5);
             }
     }
-    /* pool high-water mark of the call is exactly what it reports (the stub allocates none) */
+    /* pool high-water mark of the call is exactly what it reports (the probe allocates none) */
     assert_true(res.peak_delta == res.stats.device_bytes);
     result_free(&res);
     return figure;
@@ -470,8 +470,8 @@ static void test_sw_memory(void **state) {
 static void test_sw_bad_input(void **state) {
     (void)state;
     tu_rng r = tu_rng_make(tu_seed() + 600);
-    ref_stub s;
-    stub_make(&r, 1, 2, &s);
+    ref_probe s;
+    probe_make(&r, 1, 2, &s);
     int64_t shape[4] = {1, 1, 20, 20}, oshape[4] = {1, 2, 20, 20}, wrong[4] = {1, 2, 20, 19};
     float img[400];
     tu_fill_normal(&r, img, 400);
@@ -482,49 +482,49 @@ static void test_sw_bad_input(void **state) {
     o.patch[1] = 8;
     o.patch[2] = 8;
     o.num_classes = 2;
-    stub_user u = {&s, {1, 8, 8}, 4, 1, 0, -1};
-    assert_int_equal(medcl_infer_sliding_window(ti, &o, stub_predict, &u, to, NULL), MEDCL_OK);
+    probe_user u = {&s, {1, 8, 8}, 4, 1, 0, -1};
+    assert_int_equal(medcl_infer_sliding_window(ti, &o, probe_predict, &u, to, NULL), MEDCL_OK);
 
-    assert_int_equal(medcl_infer_sliding_window(NULL, &o, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
-    assert_int_equal(medcl_infer_sliding_window(ti, NULL, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(NULL, &o, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(ti, NULL, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     assert_int_equal(medcl_infer_sliding_window(ti, &o, NULL, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     assert_non_null(strstr(medcl_last_error(), "predict"));
-    assert_int_equal(medcl_infer_sliding_window(ti, &o, stub_predict, &u, tw, NULL), MEDCL_ERR_SHAPE);
+    assert_int_equal(medcl_infer_sliding_window(ti, &o, probe_predict, &u, tw, NULL), MEDCL_ERR_SHAPE);
     assert_non_null(strstr(medcl_last_error(), "short_out"));
     medcl_infer_options b = o;
     b.patch[0] = 2;
-    assert_int_equal(medcl_infer_sliding_window(ti, &b, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(ti, &b, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     assert_non_null(strstr(medcl_last_error(), "patch[0]"));
     b = o;
     b.step = 1.5;
-    assert_int_equal(medcl_infer_sliding_window(ti, &b, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(ti, &b, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     assert_non_null(strstr(medcl_last_error(), "step = 1.5"));
     b = o;
     b.num_classes = 3;
-    assert_int_equal(medcl_infer_sliding_window(ti, &b, stub_predict, &u, to, NULL), MEDCL_ERR_SHAPE);
+    assert_int_equal(medcl_infer_sliding_window(ti, &b, probe_predict, &u, to, NULL), MEDCL_ERR_SHAPE);
     assert_non_null(strstr(medcl_last_error(), "probmap"));
     b = o;
     b.batch = 0;
-    assert_int_equal(medcl_infer_sliding_window(ti, &b, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(ti, &b, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     assert_non_null(strstr(medcl_last_error(), "batch"));
     b = o;
     b.mirror_axes = 9;
-    assert_int_equal(medcl_infer_sliding_window(ti, &b, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(ti, &b, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     b = o;
     b.output = MEDCL_INFER_OUTPUT_LABELS; /* f32 out for labels */
-    assert_int_equal(medcl_infer_sliding_window(ti, &b, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(ti, &b, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     assert_non_null(strstr(medcl_last_error(), "i32"));
     b = o;
     b.size = 8;
-    assert_int_equal(medcl_infer_sliding_window(ti, &b, stub_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
+    assert_int_equal(medcl_infer_sliding_window(ti, &b, probe_predict, &u, to, NULL), MEDCL_ERR_INVALID_ARG);
     /* the predictor's failure is returned as is, with where it happened */
     u.calls = 0;
     u.fail_at = 2;
-    assert_int_equal(medcl_infer_sliding_window(ti, &o, stub_predict, &u, to, NULL), MEDCL_ERR_NUMERIC);
+    assert_int_equal(medcl_infer_sliding_window(ti, &o, probe_predict, &u, to, NULL), MEDCL_ERR_NUMERIC);
     assert_non_null(strstr(medcl_last_error(), "predict"));
     /* and the context still works */
     u.fail_at = -1;
-    assert_int_equal(medcl_infer_sliding_window(ti, &o, stub_predict, &u, to, NULL), MEDCL_OK);
+    assert_int_equal(medcl_infer_sliding_window(ti, &o, probe_predict, &u, to, NULL), MEDCL_OK);
     medcl_tensor_destroy(ti);
     medcl_tensor_destroy(to);
     medcl_tensor_destroy(tw);

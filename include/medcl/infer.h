@@ -5,7 +5,7 @@
  * logits, softmax probabilities or argmax labels as output (docs/REFERENCE.md,
  * "Sliding-window inference").
  *
- * The network is a callback (medcl_infer_predict_fn): any model, or a test stub, plugs in.
+ * The network is a callback (medcl_infer_predict_fn): any model, or a fixed test model, plugs in.
  * Device memory used by one call is bounded by the patch batch, the weight map, the tile
  * table and the output accumulator (volume x K), never by volume x number of tiles.
  *

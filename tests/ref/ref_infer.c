@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ref_stub_predict(const ref_stub *s, const double *patch, const int64_t p[3], double *logits) {
+void ref_probe_predict(const ref_probe *s, const double *patch, const int64_t p[3], double *logits) {
     int64_t pv = p[0] * p[1] * p[2];
     double den = (double)(p[0] + p[1] + p[2]);
     for (int k = 0; k < s->K; k++)
@@ -62,7 +62,7 @@ void ref_infer_gaussian(const int64_t p[3], double sigma_scale, double *w) {
 
 void ref_sliding_window(const float *image, const int64_t ext[3], const ref_infer_opts *o,
                         double *logits) {
-    const ref_stub *s = o->stub;
+    const ref_probe *s = o->probe;
     int C = s->C, K = s->K;
     const int64_t *p = o->patch;
     int64_t P[3], off[3];
@@ -113,7 +113,7 @@ void ref_sliding_window(const float *image, const int64_t ext[3], const ref_infe
                             patch[c * pv + q] =
                                 pad[c * PV + ((s0[0] + qi[0]) * P[1] + s0[1] + qi[1]) * P[2] + s0[2] + qi[2]];
                         }
-                    ref_stub_predict(s, patch, p, lg);
+                    ref_probe_predict(s, patch, p, lg);
                     /* flip back: value at q comes from F(q) */
                     for (int64_t q = 0; q < pv; q++) {
                         int64_t qi[3] = {q / (p[1] * p[2]), (q / p[2]) % p[1], q % p[2]}, fi[3];

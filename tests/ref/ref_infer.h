@@ -1,6 +1,6 @@
 /* tests/ref/ref_infer.h — float64 reference of sliding-window inference (naive loops): tile
  * positions by nnU-Net's formula, the Gaussian map, zero padding, mirroring, weighted
- * accumulation, softmax and argmax; and a deterministic stub "network" used both by the
+ * accumulation, softmax and argmax; and a deterministic probe "network" used both by the
  * device test (as the predictor) and by the reference. Leaves out everything about speed
  * and device memory. Volumes are (C, D, H, W), 2D as D = 1. */
 #ifndef MEDCL_REF_INFER_H
@@ -12,14 +12,14 @@
 /* logits[k, q] = sum_c coef[k][c] x[c, q] + gamma[k] x[0, q + 1 along W] (0 at the patch
  * edge) + bias[k] + beta[k] (qz + 2 qy + 3 qx) / (pD + pH + pW), q the patch-local voxel:
  * neither mirror-symmetric nor position-independent. */
-typedef struct ref_stub {
+typedef struct ref_probe {
     int C, K;
     double coef[REF_STUB_MAX][REF_STUB_MAX];
     double gamma[REF_STUB_MAX], bias[REF_STUB_MAX], beta[REF_STUB_MAX];
-} ref_stub;
+} ref_probe;
 
 /* patch (C, pD, pH, pW) -> logits (K, pD, pH, pW) */
-void ref_stub_predict(const ref_stub *s, const double *patch, const int64_t p[3], double *logits);
+void ref_probe_predict(const ref_probe *s, const double *patch, const int64_t p[3], double *logits);
 
 /* nnU-Net compute_steps_for_sliding_window for one axis (size padded to the patch first;
  * a patch of extent 1 visits every index). Returns the count; pos may be NULL. */
@@ -35,7 +35,7 @@ typedef struct ref_infer_opts {
     int gaussian;        /* 1 Gaussian, 0 constant */
     double sigma_scale;
     unsigned mirror;     /* bits D, H, W; axes with patch extent 1 are skipped */
-    const ref_stub *stub;
+    const ref_probe *probe;
 } ref_infer_opts;
 
 /* image (C, D, H, W) -> averaged logits (K, D, H, W) */
