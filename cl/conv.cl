@@ -18,7 +18,12 @@
 // shapes are runtime arguments.
 //   VEC = 1 (CPU): a work-item's WPTN outputs of a row are adjacent and held as one floatWPTN
 //           (PoCL does not vectorize across work-items around inner loops; explicit vectors
-//           are what it turns into SIMD FMAs).
+//           are what it turns into SIMD FMAs). conv_fwd loads its tiles as vectors too: A rows
+//           of TK weights along k, and a work-item's WPTN columns of one row k of B as one
+//           vector where they are adjacent (stride 1) or every other (stride 2) inputs of one
+//           image row. The inner k loop carries a never-taken break on the local id: without
+//           it PoCL adds implicit barriers to the loop (to vectorize across work-items), which
+//           sends the accumulators to memory on every FMA (3x slower).
 //   VEC = 0 (GPU): a work-item's columns are strided by TN/WPTN and held in scalar registers,
 //           so a warp's local-memory reads hit consecutive banks (the classic 128x128 SGEMM).
 //   DBUF = 1: the next tile's global loads go to registers before the current tile's FMAs and
@@ -70,6 +75,9 @@
 #if (WGS % TK) != 0 || (WGS % TN) != 0 || ((TM * TK) % WGS) != 0 || ((TK * TN) % WGS) != 0
 #error "conv.cl: tile sizes must satisfy WGS % TK == 0, WGS % TN == 0, TM*TK and TK*TN multiples of WGS"
 #endif
+#if VEC && TK != 1 && TK != 2 && TK != 4 && TK != 8 && (TK % 16) != 0
+#error "conv.cl: VEC = 1 needs TK in {1, 2, 4, 8} or a multiple of 16"
+#endif
 #if VEC && WPTN != 1 && WPTN != 2 && WPTN != 4 && WPTN != 8 && WPTN != 16
 #error "conv.cl: VEC = 1 needs WPTN in {1, 2, 4, 8, 16}"
 #endif
@@ -108,18 +116,59 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
 #define VLD(p) CAT(vload, WPTN)(0, p)
 #define VST(v, p) CAT(vstore, WPTN)(v, 0, p)
 #endif
+// fma where the device has it in hardware (PoCL lowers mad to a multiply and an add)
+#ifdef FP_FAST_FMAF
+#define FMA fma
+#else
+#define FMA mad
+#endif
+// A-tile row segments: AV = min(TK, 16) k-values as one vector
+#if TK >= 16
+#define AV 16
+#else
+#define AV TK
+#endif
+#if AV == 1
+#define VTA float
+#define VLDA(p) (*(p))
+#define VSTA(v, p) (*(p) = (v))
+#else
+#define VTA CAT(float, AV)
+#define VLDA(p) CAT(vload, AV)(0, p)
+#define VSTA(v, p) CAT(vstore, AV)(v, 0, p)
+#endif
+// every other float of 2*WPTN (stride-2 rows of B): WPTN in {2, 4, 8, 16}
+#if WPTN >= 2
+#define SEG2 1
+#if WPTN == 16
+#define VLD_EVEN(p) ((float16)(vload16(0, p).even, vload16(0, (p) + 16).even))
+#else
+#define VLD_EVEN(p) ((VT)(CAT(vload, WPTN)(0, p).even, CAT(vload, WPTN)(0, (p) + WPTN).even))
+#endif
+#else
+#define SEG2 0
+#define VLD_EVEN(p) (*(p))
+#endif
+#define NAS ((TM * (TK / AV) + WGS - 1) / WGS) // A segments per work-item
+#define NBS ((TK + RTSM - 1) / RTSM)            // B segments (rows of WPTN columns) per work-item
+// A tiles: rows of TK k-values per output row m (loaded as vectors along k)
+#define AS_DECL local float As[NBUF][TM][TK + APAD]
+#define AS(bf, kk, m) As[bf][m][kk]
 #define ZERO_ACC()                                                                         \
     VT acc[WPTM];                                                                          \
     for (int wm = 0; wm < WPTM; wm++) acc[wm] = (VT)(0.0f);
 // acc += As^T * Bs over one TK-deep tile (buffer bf)
 #define COMPUTE_TILE(bf)                                                                   \
     for (int kk = 0; kk < TK; kk++) {                                                      \
+        if (lid >= WGS) break; /* never: keeps PoCL from adding implicit loop barriers */  \
         VT b_ = VLD(&Bs[bf][kk][tn * WPTN]);                                               \
-        for (int wm = 0; wm < WPTM; wm++) acc[wm] = mad((VT)(As[bf][kk][tm + wm * RTSM]), b_, acc[wm]); \
+        _Pragma("unroll") for (int wm = 0; wm < WPTM; wm++) acc[wm] = FMA((VT)(AS(bf, kk, tm + wm * RTSM)), b_, acc[wm]); \
     }
 #define COLW(wn) (tn * WPTN + (wn))
 #define ACC_ROW(wm, o_) VST(acc[wm], o_)
 #else
+#define AS_DECL local float As[NBUF][TK][TM + APAD]
+#define AS(bf, kk, m) As[bf][kk][m]
 #define ZERO_ACC()                                                                         \
     float acc[WPTM][WPTN];                                                                 \
     for (int wm = 0; wm < WPTM; wm++)                                                      \
@@ -127,7 +176,7 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
 #define COMPUTE_TILE(bf)                                                                   \
     for (int kk = 0; kk < TK; kk++) {                                                      \
         float a_[WPTM], b_[WPTN];                                                          \
-        for (int wm = 0; wm < WPTM; wm++) a_[wm] = As[bf][kk][tm + wm * RTSM];             \
+        for (int wm = 0; wm < WPTM; wm++) a_[wm] = AS(bf, kk, tm + wm * RTSM);             \
         for (int wn = 0; wn < WPTN; wn++) b_[wn] = Bs[bf][kk][tn + wn * RTSN];             \
         for (int wm = 0; wm < WPTM; wm++)                                                  \
             for (int wn = 0; wn < WPTN; wn++) acc[wm][wn] = mad(a_[wm], b_[wn], acc[wm][wn]); \
@@ -238,7 +287,7 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
               int N, int Cin, int Di, int Hi, int Wi, int Cout, int Do, int Ho, int Wo,
               int sd, int sh, int sw, int pd, int ph, int pw, int groups, int K,
               int has_bias, int act, float slope) {
-    local float As[NBUF][TK][TM + APAD];
+    AS_DECL;
     local float Bs[NBUF][TK][TN + APAD];
     const int lid = get_local_id(0);
     const int tn = lid % RTSN, tm = lid / RTSN;
@@ -250,6 +299,82 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
     w += w_off + (ulong)g * Mg * K;
     kt += kt_off;
 
+#if VEC
+    // A: row segments of AV k-values (vectors along k); B: this work-item's own WPTN columns
+    // (tn) at rows tm + i*RTSM of the tile. Each column's gather origin is fixed over the K
+    // loop.
+    int cd[WPTN], ch[WPTN], cw[WPTN], cb[WPTN];
+    for (int j = 0; j < WPTN; j++) {
+        const int n = n0 + tn * WPTN + j;
+        if (n < Ntot) {
+            int b = n / So, o = n - b * So;
+            int od = o / HWo, r = o - od * HWo;
+            int oh = r / Wo, ow = r - oh * Wo;
+            cd[j] = od * sd - pd;
+            ch[j] = oh * sh - ph;
+            cw[j] = ow * sw - pw;
+            cb[j] = (b * Cin + g * Cg) * Si + cd[j] * HWi + ch[j] * Wi + cw[j];
+        } else {
+            cd[j] = -1 << 28; // never in range
+            ch[j] = cw[j] = cb[j] = 0;
+        }
+    }
+    const int cd0 = cd[0], ch0 = ch[0], cw0 = cw[0], cb0 = cb[0];
+    // seg: 1 or 2 when the WPTN columns are outputs of one row with stride 1 or 2 along W
+    // (one or two vector loads per row of B inside the image), 0 otherwise (per element)
+    int seg = (sw == 1 || sw == 2) && n0 + tn * WPTN + WPTN <= Ntot ? sw : 0;
+    for (int j = 1; j < WPTN; j++)
+        if (cd[j] != cd0 || ch[j] != ch0 || cb[j] != cb0 + j * sw) seg = 0;
+    VTA ra[NAS];
+    VT rb[NBS];
+#define LOAD_TILE(k0_)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NAS; i++) {                                                    \
+            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
+            const int ka = (k0_) + (s_ - r_ * (TK / AV)) * AV, m = m0 + r_;                \
+            if (s_ < TM * (TK / AV)) {                                                     \
+                if (m < Mg && ka + AV <= K) {                                              \
+                    ra[i] = VLDA(w + m * K + ka);                                          \
+                } else {                                                                   \
+                    float t_[AV];                                                          \
+                    for (int e = 0; e < AV; e++) t_[e] = (m < Mg && ka + e < K) ? w[m * K + ka + e] : 0.0f; \
+                    ra[i] = VLDA(t_);                                                      \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        for (int i = 0; i < NBS; i++) {                                                    \
+            const int kr = tm + i * RTSM, k = (k0_) + kr;                                  \
+            VT v = (VT)(0.0f);                                                             \
+            if (kr < TK && k < K) {                                                        \
+                const int4 t = vload4(k, kt);                                              \
+                const int iw = cw0 + t.z;                                                  \
+                if (seg == 1 && iw >= 0 && iw + WPTN <= Wi) {                              \
+                    if ((uint)(cd0 + t.x) < (uint)Di && (uint)(ch0 + t.y) < (uint)Hi)      \
+                        v = VLD(x + cb0 + t.w);                                            \
+                } else if (SEG2 && seg == 2 && iw >= 0 && iw + 2 * WPTN <= Wi) {           \
+                    if ((uint)(cd0 + t.x) < (uint)Di && (uint)(ch0 + t.y) < (uint)Hi)      \
+                        v = VLD_EVEN(x + cb0 + t.w);                                       \
+                } else {                                                                   \
+                    float t_[WPTN];                                                        \
+                    for (int j = 0; j < WPTN; j++)                                         \
+                        t_[j] = ((uint)(cd[j] + t.x) < (uint)Di && (uint)(ch[j] + t.y) < (uint)Hi && \
+                                 (uint)(cw[j] + t.z) < (uint)Wi) ? x[cb[j] + t.w] : 0.0f;  \
+                    v = VLD(t_);                                                           \
+                }                                                                          \
+            }                                                                              \
+            rb[i] = v;                                                                     \
+        }                                                                                  \
+    }
+#define STORE_TILE(bf)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NAS; i++) {                                                    \
+            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
+            if (s_ < TM * (TK / AV)) VSTA(ra[i], &As[bf][r_][(s_ - r_ * (TK / AV)) * AV]); \
+        }                                                                                  \
+        for (int i = 0; i < NBS; i++)                                                      \
+            if (tm + i * RTSM < TK) VST(rb[i], &Bs[bf][tm + i * RTSM][tn * WPTN]);          \
+    }
+#else
     // this work-item's B column: fixed over the K loop
     const int bc = lid % TN, br = lid / TN;
     const int ncol = n0 + bc;
@@ -288,9 +413,10 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
     }
 #define STORE_TILE(bf)                                                                     \
     {                                                                                      \
-        for (int i = 0; i < NA; i++) As[bf][ac][ar + i * (WGS / TK)] = ra[i];              \
+        for (int i = 0; i < NA; i++) AS(bf, ac, ar + i * (WGS / TK)) = ra[i];              \
         for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
     }
+#endif
     ZERO_ACC();
     GEMM_LOOP(0, K);
 #undef LOAD_TILE
@@ -324,7 +450,7 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
                    int N, int Cin, int Di, int Hi, int Wi, int Cout, int Do, int Ho, int Wo,
                    int sd, int sh, int sw, int pd, int ph_, int pw, int groups, int kD, int kH,
                    int kW, int Kmax, int has_bias, int act, float slope) {
-    local float As[NBUF][TK][TM + APAD];
+    AS_DECL;
     local float Bs[NBUF][TK][TN + APAD];
     const int lid = get_local_id(0);
     const int tn = lid % RTSN, tm = lid / RTSN;
@@ -384,7 +510,7 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
     }
 #define STORE_TILE(bf)                                                                     \
     {                                                                                      \
-        for (int i = 0; i < NA; i++) As[bf][ac][ar + i * (WGS / TK)] = ra[i];              \
+        for (int i = 0; i < NA; i++) AS(bf, ac, ar + i * (WGS / TK)) = ra[i];              \
         for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
     }
     ZERO_ACC();
@@ -420,7 +546,7 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
                      int dild, int dilh, int dilw, int kD, int kH, int kW, int groups,
                      int chunk, uint mS, uint sS, uint mHW, uint sHW, uint mW, uint sW,
                      int direct) {
-    local float As[NBUF][TK][TM + APAD];
+    AS_DECL;
     local float Bs[NBUF][TK][TN + APAD];
     const int lid = get_local_id(0);
     const int tn = lid % RTSN, tm = lid / RTSN;
@@ -475,7 +601,7 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
     }
 #define STORE_TILE(bf)                                                                     \
     {                                                                                      \
-        for (int i = 0; i < NA; i++) As[bf][jr][bcr + i * (WGS / TK)] = ra[i];             \
+        for (int i = 0; i < NA; i++) AS(bf, jr, bcr + i * (WGS / TK)) = ra[i];             \
         for (int i = 0; i < NB; i++) Bs[bf][jr][bcr + i * (WGS / TK)] = rb[i];             \
     }
     ZERO_ACC();

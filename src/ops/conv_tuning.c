@@ -86,6 +86,7 @@ bool medcl_conv_tuning_get(const medcl_device_info *info, int v[T_COUNT]) {
     if (v[T_DBUF] != 0 && v[T_DBUF] != 1) return false;
     if (v[T_SHRINK] != 1 && v[T_SHRINK] != 2 && v[T_SHRINK] != 4) return false;
     if (v[T_VEC] && wptn != 1 && wptn != 2 && wptn != 4 && wptn != 8 && wptn != 16) return false;
+    if (v[T_VEC] && tk != 1 && tk != 2 && tk != 4 && tk != 8 && tk % 16) return false;
     int wgs = (tm / v[T_WPTM]) * (tn / wptn);
     if (wgs % tk || wgs % tn || (tm * tk) % wgs || (tk * tn) % wgs) return false;
     if ((size_t)wgs > info->max_work_group) return false;
