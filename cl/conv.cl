@@ -116,8 +116,12 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
 #define VLD(p) CAT(vload, WPTN)(0, p)
 #define VST(v, p) CAT(vstore, WPTN)(v, 0, p)
 #endif
-// fma where the device has it in hardware (PoCL lowers mad to a multiply and an add)
-#ifdef FP_FAST_FMAF
+// fma where the device has it in hardware (the host passes FAST_FMA from CL_FP_FMA; PoCL
+// lowers mad to a multiply and an add)
+#ifndef FAST_FMA
+#define FAST_FMA 0
+#endif
+#if defined(FP_FAST_FMAF) || FAST_FMA
 #define FMA fma
 #else
 #define FMA mad
@@ -276,6 +280,24 @@ kernel void conv_ktable_phase(global int *kt, ulong kt_off, int Kmax, int nph, i
     int od = (rd + pd - kd * dild) / sd, oh = (rh + ph_ - kh * dilh) / sh, ow = (rw + pw - kw * dilw) / sw;
     vstore4((int4)(od, oh, ow, co * So + od * HWo + oh * Wo + ow), id, kt);
     kt[4 * nph * Kmax + id] = co * wstride + (kd * kH + kh) * kW + kw;
+}
+
+// Each stride phase's weights as dense rows for conv_bwd_data's vector loads (VEC = 1):
+// wp[((ph*groups + g)*Cg + m)*Kmax + k] = w[g's block][woff(ph, k) + m*kvol] for k below the
+// phase's K, else 0 (kt: conv_ktable_phase).
+kernel void conv_wphase(global const float *w, ulong w_off, global const int *kt, ulong kt_off,
+                        global float *wp, ulong wp_off, int Kmax, int nph, int groups, int Cg,
+                        int Cog, int kvol, int total) {
+    int id = get_global_id(0);
+    if (id >= total) return;
+    int r = id / Kmax, k = id - r * Kmax;
+    int q = r / Cg, m = r - q * Cg;
+    int ph = q / groups, g = q - ph * groups;
+    kt += kt_off;
+    float v = 0.0f;
+    if (k < kt[5 * nph * Kmax + ph])
+        v = w[w_off + (ulong)g * Cog * Cg * kvol + kt[4 * nph * Kmax + ph * Kmax + k] + m * kvol];
+    wp[wp_off + id] = v;
 }
 
 kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
@@ -447,6 +469,7 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
                    global const float *bias, ulong b_off, // (Cin) when has_bias (transposed conv)
                    global float *dx, ulong dx_off,        // (N, Cin, Di, Hi, Wi), assigned
                    global const int *kt, ulong kt_off,    // conv_ktable_phase
+                   global const float *wp, ulong wp_off,  // conv_wphase (VEC = 1 only)
                    int N, int Cin, int Di, int Hi, int Wi, int Cout, int Do, int Ho, int Wo,
                    int sd, int sh, int sw, int pd, int ph_, int pw, int groups, int kD, int kH,
                    int kW, int Kmax, int has_bias, int act, float slope) {
@@ -472,6 +495,77 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
     global const int *woff = kt + kt_off + 4 * nph * Kmax + ph * Kmax;
     kt += kt_off + 4 * ph * Kmax;
 
+#if VEC
+    // A: rows of this phase's weights, dense along k (conv_wphase); B: this work-item's WPTN
+    // columns (tn), adjacent positions of one row of dy where they share (b, td, th)
+    wp += wp_off + (ulong)(get_group_id(2) * Cg) * Kmax; // rows of (phase, group) ph*groups + g
+    int cd[WPTN], ch[WPTN], cw[WPTN], cb[WPTN];
+    for (int j = 0; j < WPTN; j++) {
+        const int n = n0 + tn * WPTN + j;
+        int b = n / Ts, t = n - b * Ts;
+        int td = t / Thw, r = t - td * Thw;
+        int th = r / Twm, tw = r - th * Twm;
+        if (n < Ntot && td < Td && th < Th && tw < Tw) {
+            cd[j] = td;
+            ch[j] = th;
+            cw[j] = tw;
+            cb[j] = (b * Cout + g * Cog) * So + td * HWo + th * Wo + tw;
+        } else {
+            cd[j] = -1 << 28; // never in range
+            ch[j] = cw[j] = cb[j] = 0;
+        }
+    }
+    const int cd0 = cd[0], ch0 = ch[0], cw0 = cw[0], cb0 = cb[0];
+    bool seg = cd0 >= 0;
+    for (int j = 1; j < WPTN; j++)
+        if (cd[j] != cd0 || ch[j] != ch0 || cb[j] != cb0 + j) seg = false;
+    VTA ra[NAS];
+    VT rb[NBS];
+#define LOAD_TILE(k0_)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NAS; i++) {                                                    \
+            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
+            const int ka = (k0_) + (s_ - r_ * (TK / AV)) * AV, m = m0 + r_;                \
+            if (s_ < TM * (TK / AV)) {                                                     \
+                if (m < Cg && ka + AV <= Kmax) {                                           \
+                    ra[i] = VLDA(wp + m * Kmax + ka);                                      \
+                } else {                                                                   \
+                    float t_[AV];                                                          \
+                    for (int e = 0; e < AV; e++) t_[e] = (m < Cg && ka + e < Kmax) ? wp[m * Kmax + ka + e] : 0.0f; \
+                    ra[i] = VLDA(t_);                                                      \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        for (int i = 0; i < NBS; i++) {                                                    \
+            const int kr = tm + i * RTSM, k = (k0_) + kr;                                  \
+            VT v = (VT)(0.0f);                                                             \
+            if (kr < TK && k < K) {                                                        \
+                const int4 t = vload4(k, kt);                                              \
+                const int iw = cw0 + t.z;                                                  \
+                if (seg && iw >= 0 && iw + WPTN <= Wo) {                                   \
+                    if ((uint)(cd0 + t.x) < (uint)Do && (uint)(ch0 + t.y) < (uint)Ho)      \
+                        v = VLD(dy + cb0 + t.w);                                           \
+                } else {                                                                   \
+                    float t_[WPTN];                                                        \
+                    for (int j = 0; j < WPTN; j++)                                         \
+                        t_[j] = ((uint)(cd[j] + t.x) < (uint)Do && (uint)(ch[j] + t.y) < (uint)Ho && \
+                                 (uint)(cw[j] + t.z) < (uint)Wo) ? dy[cb[j] + t.w] : 0.0f; \
+                    v = VLD(t_);                                                           \
+                }                                                                          \
+            }                                                                              \
+            rb[i] = v;                                                                     \
+        }                                                                                  \
+    }
+#define STORE_TILE(bf)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NAS; i++) {                                                    \
+            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
+            if (s_ < TM * (TK / AV)) VSTA(ra[i], &As[bf][r_][(s_ - r_ * (TK / AV)) * AV]); \
+        }                                                                                  \
+        for (int i = 0; i < NBS; i++)                                                      \
+            if (tm + i * RTSM < TK) VST(rb[i], &Bs[bf][tm + i * RTSM][tn * WPTN]);          \
+    }
+#else
     const int bc = lid % TN, br = lid / TN;
     const int ncol = n0 + bc;
     bool colok = ncol < Ntot;
@@ -513,6 +607,7 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
         for (int i = 0; i < NA; i++) AS(bf, ac, ar + i * (WGS / TK)) = ra[i];              \
         for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
     }
+#endif
     ZERO_ACC();
     GEMM_LOOP(0, K);
 #undef LOAD_TILE

@@ -38,6 +38,8 @@ typedef struct medcl_device_info {
     uint64_t max_alloc;     /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
     size_t max_work_group;
     bool fp16, fp64, subgroups, float_atomics;
+    bool fast_fma;          /* single-precision fused multiply-add in hardware (CL_FP_FMA, not
+                               emulated): kernels use fma() instead of mad() */
 } medcl_device_info;
 
 MEDCL_API const char *medcl_device_type_str(medcl_device_type t);

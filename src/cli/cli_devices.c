@@ -23,12 +23,12 @@ static void json_device(FILE *f, const medcl_device_info *d, bool selected) {
             ", \"compute_units\": %u, \"clock_mhz\": %u, \"global_mem_bytes\": %llu, "
             "\"local_mem_bytes\": %llu, \"max_alloc_bytes\": %llu, \"max_work_group\": %zu, "
             "\"fp16\": %s, \"fp64\": %s, \"subgroups\": %s, \"float_atomics\": %s, "
-            "\"selected\": %s}",
+            "\"fast_fma\": %s, \"selected\": %s}",
             d->compute_units, d->clock_mhz, (unsigned long long)d->global_mem,
             (unsigned long long)d->local_mem, (unsigned long long)d->max_alloc, d->max_work_group,
             d->fp16 ? "true" : "false", d->fp64 ? "true" : "false",
             d->subgroups ? "true" : "false", d->float_atomics ? "true" : "false",
-            selected ? "true" : "false");
+            d->fast_fma ? "true" : "false", selected ? "true" : "false");
 }
 
 int cli_devices(int argc, char **argv) {
@@ -76,9 +76,9 @@ int cli_devices(int argc, char **argv) {
             printf("      memory        global %.2f GiB, local %.1f KiB, max allocation %.2f GiB\n",
                    (double)d->global_mem / 1073741824.0, (double)d->local_mem / 1024.0,
                    (double)d->max_alloc / 1073741824.0);
-            printf("      features      fp16 %s, fp64 %s, subgroups %s, float atomics %s\n",
+            printf("      features      fp16 %s, fp64 %s, subgroups %s, float atomics %s, fma %s\n",
                    d->fp16 ? "yes" : "no", d->fp64 ? "yes" : "no", d->subgroups ? "yes" : "no",
-                   d->float_atomics ? "yes" : "no");
+                   d->float_atomics ? "yes" : "no", d->fast_fma ? "yes" : "no");
         }
         if (selected < 0) {
             fprintf(stderr, "medcl devices: %s\n", medcl_last_error());

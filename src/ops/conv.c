@@ -25,7 +25,7 @@
 bool medcl_conv_tuning_get(const medcl_device_info *info, int v[CONV_TUNE_COUNT]);
 
 typedef struct conv_plan {
-    int tm, tn, tk, wgs, bwg, gpc;
+    int tm, tn, tk, wgs, bwg, gpc, vec;
     char defines[192];
 } conv_plan;
 
@@ -72,9 +72,10 @@ static medcl_status plan_make(const medcl_context *ctx, int m, int f, int64_t nc
     pl->wgs = (v[0] / v[3]) * (v[1] / v[4]);
     pl->bwg = v[6];
     pl->gpc = v[7];
+    pl->vec = v[8];
     snprintf(pl->defines, sizeof pl->defines,
-             "-DTM=%d -DTN=%d -DTK=%d -DWPTM=%d -DWPTN=%d -DAPAD=%d -DBWG=%d -DVEC=%d -DDBUF=%d", v[0], v[1],
-             v[2], v[3], v[4], v[5], v[6], v[8], v[9]);
+             "-DTM=%d -DTN=%d -DTK=%d -DWPTM=%d -DWPTN=%d -DAPAD=%d -DBWG=%d -DVEC=%d -DDBUF=%d -DFAST_FMA=%d", v[0],
+             v[1], v[2], v[3], v[4], v[5], v[6], v[8], v[9], ctx->info.fast_fma ? 1 : 0);
     return MEDCL_OK;
 }
 
@@ -418,6 +419,38 @@ cleanup:
     return st;
 }
 
+/* Dense per-phase weight rows for the VEC backward-data kernel (cl/conv.cl conv_wphase). */
+static medcl_status wphase(medcl_context *ctx, const conv_plan *pl, const conv_geom *g, const medcl_tensor *w,
+                           const medcl_tensor *kt, int Kmax, int nph, medcl_tensor **out) {
+    medcl_status st = MEDCL_OK;
+    int Cg = g->Cin / g->groups, Cog = g->Cout / g->groups;
+    int64_t total = (int64_t)nph * g->groups * Cg * Kmax;
+    if (total > INT_MAX)
+        return medcl_fail(MEDCL_ERR_UNSUPPORTED, "conv backward-data: %lld phase weights; the kernels index with 32 bits",
+                          (long long)total);
+    medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
+    d.ndim = 1;
+    d.shape[0] = total;
+    d.name = "conv.wphase";
+    MEDCL_TRY(medcl_tensor_create(ctx, &d, out));
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl->defines, "conv_wphase", &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, w));
+    MEDCL_CL(medcl_arg_tensor(k, &i, kt));
+    MEDCL_CL(medcl_arg_tensor(k, &i, *out));
+    ARGI(k, i, Kmax);
+    ARGI(k, i, nph);
+    ARGI(k, i, g->groups);
+    ARGI(k, i, Cg);
+    ARGI(k, i, Cog);
+    ARGI(k, i, g->k[0] * g->k[1] * g->k[2]);
+    ARGI(k, i, (int)total);
+    MEDCL_TRY(medcl_launch_1d(ctx, k, (size_t)total));
+cleanup:
+    return st;
+}
+
 static medcl_status set_geom_args(cl_kernel k, cl_uint *ip, const conv_geom *g) {
     medcl_status st = MEDCL_OK;
     cl_uint i = *ip;
@@ -496,7 +529,7 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
                                  const medcl_tensor *w, const medcl_tensor *b, medcl_tensor *dx,
                                  int act, float slope) {
     medcl_status st = MEDCL_OK;
-    medcl_tensor *kt = NULL;
+    medcl_tensor *kt = NULL, *wp = NULL;
     medcl_context *ctx = dy->ctx;
     conv_plan pl;
     int Cog = g->Cout / g->groups, Cg = g->Cin / g->groups;
@@ -526,7 +559,9 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
     /* stride-phase split: one dense GEMM per residue class of the input position mod stride,
      * over that class's taps only (all taps when the stride is 1) */
     int Kmax = Cog * phase_tap_max(g, 0) * phase_tap_max(g, 1) * phase_tap_max(g, 2);
-    MEDCL_TRY(ktable_phase(ctx, &pl, g, Kmax > 0 ? Kmax : 1, nph, &kt));
+    if (Kmax < 1) Kmax = 1;
+    MEDCL_TRY(ktable_phase(ctx, &pl, g, Kmax, nph, &kt));
+    if (pl.vec) MEDCL_TRY(wphase(ctx, &pl, g, w, kt, Kmax, nph, &wp));
     cl_kernel k;
     MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bwd_data", &k));
     cl_uint i = 0;
@@ -535,10 +570,11 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
     MEDCL_CL(medcl_arg_tensor(k, &i, b ? b : w));
     MEDCL_CL(medcl_arg_tensor(k, &i, dx));
     MEDCL_CL(medcl_arg_tensor(k, &i, kt));
+    MEDCL_CL(medcl_arg_tensor(k, &i, wp ? wp : w));
     MEDCL_TRY(set_geom_args(k, &i, g));
     ARGI(k, i, g->groups);
     for (int a = 0; a < 3; a++) ARGI(k, i, g->k[a]);
-    ARGI(k, i, Kmax > 0 ? Kmax : 1);
+    ARGI(k, i, Kmax);
     ARGI(k, i, b != NULL);
     ARGI(k, i, act);
     ARGF(k, i, slope);
@@ -547,6 +583,7 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
     size_t lo[3] = {(size_t)pl.wgs, 1, 1};
     MEDCL_TRY(medcl_launch(ctx, k, 3, gl, lo, NULL));
 cleanup:
+    medcl_tensor_destroy(wp);
     medcl_tensor_destroy(kt);
     return st;
 }

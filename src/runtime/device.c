@@ -103,6 +103,9 @@ static void describe(cl_platform_id p, cl_device_id d, medcl_device_info *inf) {
     inf->subgroups = strstr(ext, "cl_khr_subgroups") != NULL ||
                      strstr(ext, "cl_intel_subgroups") != NULL;
     inf->float_atomics = strstr(ext, "cl_ext_float_atomics") != NULL;
+    cl_device_fp_config fp = 0;
+    clGetDeviceInfo(d, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    inf->fast_fma = (fp & CL_FP_FMA) && !(fp & CL_FP_SOFT_FLOAT);
 }
 
 /* Enumerates into a list with the matching cl handles. */
