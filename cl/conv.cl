@@ -153,7 +153,13 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
 #define SEG2 0
 #define VLD_EVEN(p) (*(p))
 #endif
+#if AV >= 2
+#define VLDA_EVEN(p) ((VTA)(CAT(vload, AV)(0, p).even, CAT(vload, AV)(0, (p) + AV).even))
+#else
+#define VLDA_EVEN(p) (*(p))
+#endif
 #define NAS ((TM * (TK / AV) + WGS - 1) / WGS) // A segments per work-item
+#define NBW ((TN * (TK / AV) + WGS - 1) / WGS) // backward-weight: B runs per work-item
 #define NBS ((TK + RTSM - 1) / RTSM)            // B segments (rows of WPTN columns) per work-item
 // A tiles: rows of TK k-values per output row m (loaded as vectors along k)
 #define AS_DECL local float As[NBUF][TM][TK + APAD]
@@ -655,6 +661,107 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
     x += x_off;
     dy += dy_off;
 
+#if VEC
+    // Both operands are contiguous along the reduction j (output positions): A rows of dy as
+    // vectors of AV positions; B as runs of AV positions of one column k (one vector load where
+    // the run is one output row inside the image, stride 1 or 2), spread into Bs[j][k].
+    int4 bcol[NBW];
+    for (int i = 0; i < NBW; i++) {
+        const int k = n0 + (lid + i * WGS) % TN;
+        if (k < Ncol) {
+            int ci = k / kvol, r = k - ci * kvol;
+            int kd = r / kv, r2 = r - kd * kv;
+            int kh = r2 / kW, kw = r2 - kh * kW;
+            int dd = kd * dild, dh = kh * dilh, dw = kw * dilw;
+            bcol[i] = (int4)(dd, dh, dw, ci * Si + dd * HWi + dh * Wi + dw);
+        } else {
+            bcol[i] = (int4)(-1 << 28, 0, 0, 0); // never in range
+        }
+    }
+    VTA ra[NAS], rb[NBW];
+#define LOAD_TILE(j0_)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NAS; i++) {                                                    \
+            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
+            const int j = (j0_) + (s_ - r_ * (TK / AV)) * AV, m = m0 + r_;                 \
+            if (s_ < TM * (TK / AV)) {                                                     \
+                const int b = fdiv(j, mS, sS), o = j - b * So;                             \
+                const int arow = (b * Cout + g * Cog + m) * So + o;                        \
+                if (m < Cog && j + AV <= j_hi && o + AV <= So) {                           \
+                    ra[i] = VLDA(dy + arow);                                               \
+                } else {                                                                   \
+                    float t_[AV];                                                          \
+                    for (int e = 0; e < AV; e++) {                                         \
+                        const int je = j + e, be = fdiv(je, mS, sS);                       \
+                        t_[e] = (m < Cog && je < j_hi)                                     \
+                                    ? dy[(be * Cout + g * Cog + m) * So + je - be * So] : 0.0f; \
+                    }                                                                      \
+                    ra[i] = VLDA(t_);                                                      \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        for (int i = 0; i < NBW; i++) {                                                    \
+            const int s_ = lid + i * WGS, q_ = s_ / TN;                                    \
+            const int j = (j0_) + q_ * AV;                                                 \
+            const int4 t = bcol[i];                                                        \
+            if (s_ < TN * (TK / AV)) {                                                     \
+                const int b = fdiv(j, mS, sS), o = j - b * So;                             \
+                const int od = fdiv(o, mHW, sHW), r = o - od * HWo;                        \
+                const int oh = fdiv(r, mW, sW), ow = r - oh * Wo;                          \
+                const int id = od * sd - pd + t.x, ih = oh * sh - ph + t.y;                \
+                const int iw = ow * sw - pw + t.z;                                         \
+                const int xo = (b * Cin + g * Cg) * Si + (od * sd - pd) * HWi +            \
+                               (oh * sh - ph) * Wi + ow * sw - pw + t.w;                   \
+                if (j + AV <= j_hi && ow + AV <= Wo) { /* one output row */                \
+                    if ((uint)id < (uint)Di && (uint)ih < (uint)Hi) {                      \
+                        if (sw == 1 && iw >= 0 && iw + AV <= Wi) {                         \
+                            rb[i] = VLDA(x + xo);                                          \
+                        } else if (AV > 1 && sw == 2 && iw >= 0 && iw + 2 * AV <= Wi) {    \
+                            rb[i] = VLDA_EVEN(x + xo);                                     \
+                        } else {                                                           \
+                            float t_[AV];                                                  \
+                            for (int e = 0; e < AV; e++)                                   \
+                                t_[e] = (uint)(iw + e * sw) < (uint)Wi ? x[xo + e * sw] : 0.0f; \
+                            rb[i] = VLDA(t_);                                              \
+                        }                                                                  \
+                    } else {                                                               \
+                        rb[i] = (VTA)(0.0f);                                               \
+                    }                                                                      \
+                } else {                                                                   \
+                    float t_[AV];                                                          \
+                    for (int e = 0; e < AV; e++) {                                         \
+                        const int je = j + e;                                              \
+                        const int be = fdiv(je, mS, sS), oe = je - be * So;                \
+                        const int ode = fdiv(oe, mHW, sHW), re = oe - ode * HWo;           \
+                        const int ohe = fdiv(re, mW, sW), owe = re - ohe * Wo;             \
+                        const int i0 = ode * sd - pd, i1 = ohe * sh - ph, i2 = owe * sw - pw; \
+                        t_[e] = (je < j_hi && (uint)(i0 + t.x) < (uint)Di &&               \
+                                 (uint)(i1 + t.y) < (uint)Hi && (uint)(i2 + t.z) < (uint)Wi) \
+                                    ? x[(be * Cin + g * Cg) * Si + i0 * HWi + i1 * Wi + i2 + t.w] \
+                                    : 0.0f;                                                \
+                    }                                                                      \
+                    rb[i] = VLDA(t_);                                                      \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+    }
+#define STORE_TILE(bf)                                                                     \
+    {                                                                                      \
+        for (int i = 0; i < NAS; i++) {                                                    \
+            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
+            if (s_ < TM * (TK / AV)) VSTA(ra[i], &As[bf][r_][(s_ - r_ * (TK / AV)) * AV]); \
+        }                                                                                  \
+        for (int i = 0; i < NBW; i++) {                                                    \
+            const int s_ = lid + i * WGS, q_ = s_ / TN, c_ = s_ - q_ * TN;                 \
+            if (s_ < TN * (TK / AV)) {                                                     \
+                float t_[AV];                                                              \
+                VSTA(rb[i], t_);                                                           \
+                _Pragma("clang loop vectorize(disable)") _Pragma("unroll")                 \
+                for (int e = 0; e < AV; e++) Bs[bf][q_ * AV + e][c_] = t_[e];              \
+            }                                                                              \
+        }                                                                                  \
+    }
+#else
     // this work-item's B columns (k = (ci, kd, kh, kw)): fixed over the reduction
     const int jr = lid % TK, bcr = lid / TK;
     int4 bcol[NB];
@@ -699,6 +806,7 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
         for (int i = 0; i < NA; i++) AS(bf, jr, bcr + i * (WGS / TK)) = ra[i];             \
         for (int i = 0; i < NB; i++) Bs[bf][jr][bcr + i * (WGS / TK)] = rb[i];             \
     }
+#endif
     ZERO_ACC();
     GEMM_LOOP(j_lo, j_hi);
 #undef LOAD_TILE
