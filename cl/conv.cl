@@ -72,8 +72,8 @@
 #define NBUF 1
 #endif
 
-#if (WGS % TK) != 0 || (WGS % TN) != 0 || ((TM * TK) % WGS) != 0 || ((TK * TN) % WGS) != 0
-#error "conv.cl: tile sizes must satisfy WGS % TK == 0, WGS % TN == 0, TM*TK and TK*TN multiples of WGS"
+#if !VEC && ((WGS % TK) != 0 || (WGS % TN) != 0 || ((TM * TK) % WGS) != 0 || ((TK * TN) % WGS) != 0)
+#error "conv.cl: VEC = 0 tile sizes must satisfy WGS % TK == 0, WGS % TN == 0, TM*TK and TK*TN multiples of WGS"
 #endif
 #if VEC && TK != 1 && TK != 2 && TK != 4 && TK != 8 && (TK % 16) != 0
 #error "conv.cl: VEC = 1 needs TK in {1, 2, 4, 8} or a multiple of 16"

@@ -29,13 +29,19 @@ typedef struct conv_plan {
     char defines[192];
 } conv_plan;
 
-/* M-tile shrink factors: the device's table entry (1), or TM and WPTM halved (2) or quartered
- * (4), same work-group size, when M fits in that fraction of a tile, so small channel counts
- * (32, 64) do not compute padding; up to the device's SHRINK. At most three variants. */
+/* M-tile shrink factors: the device's table entry (1), or TM halved (2) or quartered (4), same
+ * work-group size, when M fits in that fraction of a tile, so small channel counts (32, 64) do
+ * not compute padding; up to the device's SHRINK. VEC = 0 (GPU) divides WPTM by the same
+ * factor; VEC = 1 (CPU) keeps WPTM accumulator rows per work-item and multiplies TN instead
+ * (its loaders have no divisibility rules). At most three variants. */
 static const int shrink_factors[3] = {1, 2, 4};
 
-static bool shrink_ok(const int *v, int f) {
+static bool shrink_ok(const int *v, int f, uint64_t local_mem) {
     int wgs = (v[0] / v[3]) * (v[1] / v[4]);
+    if (v[8]) { /* VEC: TM / f rows of work-items, TN * f columns, same WPTM (cl/conv.cl) */
+        uint64_t bytes = (uint64_t)(v[9] + 1) * v[2] * (uint64_t)(v[0] / f + v[1] * f + 2 * v[5]) * sizeof(float);
+        return f <= v[10] && v[0] % f == 0 && (v[0] / f) % v[3] == 0 && (!local_mem || bytes <= local_mem);
+    }
     return f <= v[10] && v[0] % f == 0 && v[3] % f == 0 && ((v[0] / f) * v[2]) % wgs == 0;
 }
 
@@ -53,19 +59,22 @@ static medcl_status plan_make(const medcl_context *ctx, int m, int f, int64_t nc
     if (f <= 0) {
         f = 1;
         for (int i = 1; i < 3; i++)
-            if (m > 0 && shrink_factors[i] * m <= v[0] && shrink_ok(v, shrink_factors[i])) f = shrink_factors[i];
+            if (m > 0 && shrink_factors[i] * m <= v[0] && shrink_ok(v, shrink_factors[i], ctx->info.local_mem)) f = shrink_factors[i];
         int64_t want = 2 * (int64_t)ctx->info.compute_units;
-        while (m > 0 && ncols > 0 && f < 4 && shrink_ok(v, 2 * f)) {
+        while (!v[8] && m > 0 && ncols > 0 && f < 4 && shrink_ok(v, 2 * f, ctx->info.local_mem)) {
             int64_t tm = v[0] / f;
             int64_t wgs = (ncols + v[1] - 1) / v[1] * ((m + tm - 1) / tm) * batch;
             if (wgs >= want) break;
             f *= 2;
         }
-    } else if (!shrink_ok(v, f)) {
+    } else if (!shrink_ok(v, f, ctx->info.local_mem)) {
         f = 1;
     }
     v[0] /= f;
-    v[3] /= f;
+    if (v[8]) /* VEC: the work-items' rows become columns, each keeps WPTM accumulator rows */
+        v[1] *= f;
+    else
+        v[3] /= f;
     pl->tm = v[0];
     pl->tn = v[1];
     pl->tk = v[2];

@@ -31,12 +31,15 @@ typedef struct conv_tune_entry {
  * work-items so local reads are bank-conflict free (VEC = 0), A/B tiles padded by one float,
  * register prefetch + double-buffered local tiles (DBUF = 1): 2 x 2 x 16 x 129 x 4 B = 33 KB
  * of local memory, under the 48 KB of NVIDIA's OpenCL; 64- and 32-row variants (SHRINK 4) for
- * the 32- and 64-channel U-Net levels. On the CPU a 32-row variant measured no better than
- * the 64-row one and costs another program build (~15 s on PoCL), so SHRINK 2. Not yet measured on a GPU: run
- * `bench_conv --tune` there (perf/RESULTS.md) and copy its winner into the NVIDIA row. */
+ * the 32- and 64-channel U-Net levels. On the CPU the shrunk variants keep 8 accumulator rows
+ * per work-item and widen TN instead (64 x 128 and 32 x 256 tiles), which made the 32-channel
+ * levels 1.5-1.8x faster than the 64-row tile (perf/RESULTS.md), so SHRINK 4 there. On an
+ * H100 the NVIDIA row and the 64 x 64 tile of the generic GPU row were within 5% of each
+ * other (geometric mean over the 2D U-Net shapes; 128 x 128 ahead at 128 channels, behind at
+ * 256 and 512; perf/RESULTS.md); `bench_conv --tune` on a GPU prints the winner to copy here. */
 static const conv_tune_entry table[] = {
     {"NVIDIA", MEDCL_DEVICE_TYPE_GPU, {128, 128, 16, 8, 8, 1, 256, 4, 0, 1, 4}},
-    {NULL, MEDCL_DEVICE_TYPE_CPU, {128, 64, 16, 8, 16, 0, 64, 4, 1, 0, 2}},
+    {NULL, MEDCL_DEVICE_TYPE_CPU, {128, 64, 16, 8, 16, 0, 64, 4, 1, 0, 4}},
     {NULL, MEDCL_DEVICE_TYPE_GPU, {64, 64, 16, 4, 4, 1, 256, 4, 0, 1, 2}},
 };
 
@@ -88,7 +91,7 @@ bool medcl_conv_tuning_get(const medcl_device_info *info, int v[T_COUNT]) {
     if (v[T_VEC] && wptn != 1 && wptn != 2 && wptn != 4 && wptn != 8 && wptn != 16) return false;
     if (v[T_VEC] && tk != 1 && tk != 2 && tk != 4 && tk != 8 && tk % 16) return false;
     int wgs = (tm / v[T_WPTM]) * (tn / wptn);
-    if (wgs % tk || wgs % tn || (tm * tk) % wgs || (tk * tn) % wgs) return false;
+    if (!v[T_VEC] && (wgs % tk || wgs % tn || (tm * tk) % wgs || (tk * tn) % wgs)) return false;
     if ((size_t)wgs > info->max_work_group) return false;
     size_t local = (size_t)(v[T_DBUF] + 1) * tk * (size_t)(tm + tn + 2 * v[T_APAD]) * sizeof(float);
     if (info->local_mem && local > info->local_mem) return false;
