@@ -224,6 +224,65 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
     }
 #endif
 
+#if VEC
+// VEC = 1 tile loads shared by conv_fwd and conv_bwd_data. A: rows m0 + r (r < TM) of a
+// row-major matrix asrc with leading dimension ald, valid for rows < amrows and k < akend, AV
+// k-values per vector. B: row k of this work-item's WPTN columns (per-column origins cd, ch,
+// cw, cb; seg = 1 or 2 when they are outputs of one row at stride 1 or 2, else 0) gathered
+// from bsrc over extents (bD, bH, bW) with the offsets table kt.
+#define VEC_LOAD_TILE(k0_, asrc, ald, amrows, akend, bsrc, bD, bH, bW)                     \
+    {                                                                                      \
+        for (int i = 0; i < NAS; i++) {                                                    \
+            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
+            const int ka = (k0_) + (s_ - r_ * (TK / AV)) * AV, m = m0 + r_;                \
+            if (s_ < TM * (TK / AV)) {                                                     \
+                if (m < (amrows) && ka + AV <= (akend)) {                                  \
+                    ra[i] = VLDA(asrc + m * (ald) + ka);                                   \
+                } else {                                                                   \
+                    float t_[AV];                                                          \
+                    for (int e = 0; e < AV; e++)                                           \
+                        t_[e] = (m < (amrows) && ka + e < (akend)) ? asrc[m * (ald) + ka + e] : 0.0f; \
+                    ra[i] = VLDA(t_);                                                      \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        for (int i = 0; i < NBS; i++) {                                                    \
+            const int kr = tm + i * RTSM, k = (k0_) + kr;                                  \
+            VT v = (VT)(0.0f);                                                             \
+            if (kr < TK && k < K) {                                                        \
+                const int4 t = vload4(k, kt);                                              \
+                const int iw = cw0 + t.z;                                                  \
+                if (seg == 1 && iw >= 0 && iw + WPTN <= (bW)) {                            \
+                    if ((uint)(cd0 + t.x) < (uint)(bD) && (uint)(ch0 + t.y) < (uint)(bH))  \
+                        v = VLD(bsrc + cb0 + t.w);                                         \
+                } else if (SEG2 && seg == 2 && iw >= 0 && iw + 2 * WPTN <= (bW)) {         \
+                    if ((uint)(cd0 + t.x) < (uint)(bD) && (uint)(ch0 + t.y) < (uint)(bH))  \
+                        v = VLD_EVEN(bsrc + cb0 + t.w);                                    \
+                } else {                                                                   \
+                    float t_[WPTN];                                                        \
+                    for (int j = 0; j < WPTN; j++)                                         \
+                        t_[j] = ((uint)(cd[j] + t.x) < (uint)(bD) && (uint)(ch[j] + t.y) < (uint)(bH) && \
+                                 (uint)(cw[j] + t.z) < (uint)(bW)) ? bsrc[cb[j] + t.w] : 0.0f; \
+                    v = VLD(t_);                                                           \
+                }                                                                          \
+            }                                                                              \
+            rb[i] = v;                                                                     \
+        }                                                                                  \
+    }
+#define VEC_STORE_A(bf)                                                                    \
+    for (int i = 0; i < NAS; i++) {                                                        \
+        const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                                 \
+        if (s_ < TM * (TK / AV)) VSTA(ra[i], &As[bf][r_][(s_ - r_ * (TK / AV)) * AV]);     \
+    }
+#define VEC_STORE_TILE(bf)                                                                 \
+    {                                                                                      \
+        VEC_STORE_A(bf);                                                                   \
+        for (int i = 0; i < NBS; i++)                                                      \
+            if (tm + i * RTSM < TK) VST(rb[i], &Bs[bf][tm + i * RTSM][tn * WPTN]);          \
+    }
+
+#endif
+
 // Offsets table for the forward / weight gathers (k = (ci, kd, kh, kw) over x):
 // (kd*dd, kh*dh, kw*dw, ci*plane + kd*dd*HW + kh*dh*W + kw*dw).
 kernel void conv_ktable(global int *kt, ulong kt_off, int K, int kvol, int kH, int kW,
@@ -355,53 +414,8 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
         if (cd[j] != cd0 || ch[j] != ch0 || cb[j] != cb0 + j * sw) seg = 0;
     VTA ra[NAS];
     VT rb[NBS];
-#define LOAD_TILE(k0_)                                                                     \
-    {                                                                                      \
-        for (int i = 0; i < NAS; i++) {                                                    \
-            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
-            const int ka = (k0_) + (s_ - r_ * (TK / AV)) * AV, m = m0 + r_;                \
-            if (s_ < TM * (TK / AV)) {                                                     \
-                if (m < Mg && ka + AV <= K) {                                              \
-                    ra[i] = VLDA(w + m * K + ka);                                          \
-                } else {                                                                   \
-                    float t_[AV];                                                          \
-                    for (int e = 0; e < AV; e++) t_[e] = (m < Mg && ka + e < K) ? w[m * K + ka + e] : 0.0f; \
-                    ra[i] = VLDA(t_);                                                      \
-                }                                                                          \
-            }                                                                              \
-        }                                                                                  \
-        for (int i = 0; i < NBS; i++) {                                                    \
-            const int kr = tm + i * RTSM, k = (k0_) + kr;                                  \
-            VT v = (VT)(0.0f);                                                             \
-            if (kr < TK && k < K) {                                                        \
-                const int4 t = vload4(k, kt);                                              \
-                const int iw = cw0 + t.z;                                                  \
-                if (seg == 1 && iw >= 0 && iw + WPTN <= Wi) {                              \
-                    if ((uint)(cd0 + t.x) < (uint)Di && (uint)(ch0 + t.y) < (uint)Hi)      \
-                        v = VLD(x + cb0 + t.w);                                            \
-                } else if (SEG2 && seg == 2 && iw >= 0 && iw + 2 * WPTN <= Wi) {           \
-                    if ((uint)(cd0 + t.x) < (uint)Di && (uint)(ch0 + t.y) < (uint)Hi)      \
-                        v = VLD_EVEN(x + cb0 + t.w);                                       \
-                } else {                                                                   \
-                    float t_[WPTN];                                                        \
-                    for (int j = 0; j < WPTN; j++)                                         \
-                        t_[j] = ((uint)(cd[j] + t.x) < (uint)Di && (uint)(ch[j] + t.y) < (uint)Hi && \
-                                 (uint)(cw[j] + t.z) < (uint)Wi) ? x[cb[j] + t.w] : 0.0f;  \
-                    v = VLD(t_);                                                           \
-                }                                                                          \
-            }                                                                              \
-            rb[i] = v;                                                                     \
-        }                                                                                  \
-    }
-#define STORE_TILE(bf)                                                                     \
-    {                                                                                      \
-        for (int i = 0; i < NAS; i++) {                                                    \
-            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
-            if (s_ < TM * (TK / AV)) VSTA(ra[i], &As[bf][r_][(s_ - r_ * (TK / AV)) * AV]); \
-        }                                                                                  \
-        for (int i = 0; i < NBS; i++)                                                      \
-            if (tm + i * RTSM < TK) VST(rb[i], &Bs[bf][tm + i * RTSM][tn * WPTN]);          \
-    }
+#define LOAD_TILE(k0_) VEC_LOAD_TILE(k0_, w, K, Mg, K, x, Di, Hi, Wi)
+#define STORE_TILE(bf) VEC_STORE_TILE(bf)
 #else
     // this work-item's B column: fixed over the K loop
     const int bc = lid % TN, br = lid / TN;
@@ -522,55 +536,13 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
         }
     }
     const int cd0 = cd[0], ch0 = ch[0], cw0 = cw[0], cb0 = cb[0];
-    bool seg = cd0 >= 0;
+    int seg = cd0 >= 0 ? 1 : 0;
     for (int j = 1; j < WPTN; j++)
-        if (cd[j] != cd0 || ch[j] != ch0 || cb[j] != cb0 + j) seg = false;
+        if (cd[j] != cd0 || ch[j] != ch0 || cb[j] != cb0 + j) seg = 0;
     VTA ra[NAS];
     VT rb[NBS];
-#define LOAD_TILE(k0_)                                                                     \
-    {                                                                                      \
-        for (int i = 0; i < NAS; i++) {                                                    \
-            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
-            const int ka = (k0_) + (s_ - r_ * (TK / AV)) * AV, m = m0 + r_;                \
-            if (s_ < TM * (TK / AV)) {                                                     \
-                if (m < Cg && ka + AV <= Kmax) {                                           \
-                    ra[i] = VLDA(wp + m * Kmax + ka);                                      \
-                } else {                                                                   \
-                    float t_[AV];                                                          \
-                    for (int e = 0; e < AV; e++) t_[e] = (m < Cg && ka + e < Kmax) ? wp[m * Kmax + ka + e] : 0.0f; \
-                    ra[i] = VLDA(t_);                                                      \
-                }                                                                          \
-            }                                                                              \
-        }                                                                                  \
-        for (int i = 0; i < NBS; i++) {                                                    \
-            const int kr = tm + i * RTSM, k = (k0_) + kr;                                  \
-            VT v = (VT)(0.0f);                                                             \
-            if (kr < TK && k < K) {                                                        \
-                const int4 t = vload4(k, kt);                                              \
-                const int iw = cw0 + t.z;                                                  \
-                if (seg && iw >= 0 && iw + WPTN <= Wo) {                                   \
-                    if ((uint)(cd0 + t.x) < (uint)Do && (uint)(ch0 + t.y) < (uint)Ho)      \
-                        v = VLD(dy + cb0 + t.w);                                           \
-                } else {                                                                   \
-                    float t_[WPTN];                                                        \
-                    for (int j = 0; j < WPTN; j++)                                         \
-                        t_[j] = ((uint)(cd[j] + t.x) < (uint)Do && (uint)(ch[j] + t.y) < (uint)Ho && \
-                                 (uint)(cw[j] + t.z) < (uint)Wo) ? dy[cb[j] + t.w] : 0.0f; \
-                    v = VLD(t_);                                                           \
-                }                                                                          \
-            }                                                                              \
-            rb[i] = v;                                                                     \
-        }                                                                                  \
-    }
-#define STORE_TILE(bf)                                                                     \
-    {                                                                                      \
-        for (int i = 0; i < NAS; i++) {                                                    \
-            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
-            if (s_ < TM * (TK / AV)) VSTA(ra[i], &As[bf][r_][(s_ - r_ * (TK / AV)) * AV]); \
-        }                                                                                  \
-        for (int i = 0; i < NBS; i++)                                                      \
-            if (tm + i * RTSM < TK) VST(rb[i], &Bs[bf][tm + i * RTSM][tn * WPTN]);          \
-    }
+#define LOAD_TILE(k0_) VEC_LOAD_TILE(k0_, wp, Kmax, Cg, Kmax, dy, Do, Ho, Wo)
+#define STORE_TILE(bf) VEC_STORE_TILE(bf)
 #else
     const int bc = lid % TN, br = lid / TN;
     const int ncol = n0 + bc;
@@ -638,6 +610,18 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
     }
 }
 
+// Column k = (ci, kd, kh, kw) of backward-weight's im2col: (dd, dh, dw, offset in x) as in
+// conv_ktable; out-of-range columns get a d offset that is never in range.
+inline int4 wcol(int k, int Ncol, int kvol, int kv, int kW, int dild, int dilh, int dilw, int Si,
+                 int HWi, int Wi) {
+    if (k >= Ncol) return (int4)(-1 << 28, 0, 0, 0);
+    int ci = k / kvol, r = k - ci * kvol;
+    int kd = r / kv, r2 = r - kd * kv;
+    int kh = r2 / kW, kw = r2 - kh * kW;
+    int dd = kd * dild, dh = kh * dilh, dw = kw * dilw;
+    return (int4)(dd, dh, dw, ci * Si + dd * HWi + dh * Wi + dw);
+}
+
 kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
 void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, Wi)
                      global const float *dy, ulong dy_off, // (N, Cout, Do, Ho, Wo)
@@ -668,15 +652,7 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
     int4 bcol[NBW];
     for (int i = 0; i < NBW; i++) {
         const int k = n0 + (lid + i * WGS) % TN;
-        if (k < Ncol) {
-            int ci = k / kvol, r = k - ci * kvol;
-            int kd = r / kv, r2 = r - kd * kv;
-            int kh = r2 / kW, kw = r2 - kh * kW;
-            int dd = kd * dild, dh = kh * dilh, dw = kw * dilw;
-            bcol[i] = (int4)(dd, dh, dw, ci * Si + dd * HWi + dh * Wi + dw);
-        } else {
-            bcol[i] = (int4)(-1 << 28, 0, 0, 0); // never in range
-        }
+        bcol[i] = wcol(k, Ncol, kvol, kv, kW, dild, dilh, dilw, Si, HWi, Wi);
     }
     VTA ra[NAS], rb[NBW];
 #define LOAD_TILE(j0_)                                                                     \
@@ -747,10 +723,7 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
     }
 #define STORE_TILE(bf)                                                                     \
     {                                                                                      \
-        for (int i = 0; i < NAS; i++) {                                                    \
-            const int s_ = lid + i * WGS, r_ = s_ / (TK / AV);                             \
-            if (s_ < TM * (TK / AV)) VSTA(ra[i], &As[bf][r_][(s_ - r_ * (TK / AV)) * AV]); \
-        }                                                                                  \
+        VEC_STORE_A(bf);                                                                   \
         for (int i = 0; i < NBW; i++) {                                                    \
             const int s_ = lid + i * WGS, q_ = s_ / TN, c_ = s_ - q_ * TN;                 \
             if (s_ < TN * (TK / AV)) {                                                     \
@@ -767,15 +740,7 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
     int4 bcol[NB];
     for (int i = 0; i < NB; i++) {
         int k = n0 + bcr + i * (WGS / TK);
-        if (k < Ncol) {
-            int ci = k / kvol, r = k - ci * kvol;
-            int kd = r / kv, r2 = r - kd * kv;
-            int kh = r2 / kW, kw = r2 - kh * kW;
-            int dd = kd * dild, dh = kh * dilh, dw = kw * dilw;
-            bcol[i] = (int4)(dd, dh, dw, ci * Si + dd * HWi + dh * Wi + dw);
-        } else {
-            bcol[i] = (int4)(-1 << 28, 0, 0, 0); // never in range
-        }
+        bcol[i] = wcol(k, Ncol, kvol, kv, kW, dild, dilh, dilw, Si, HWi, Wi);
     }
     float ra[NA], rb[NB];
 #define LOAD_TILE(j0_)                                                                     \
