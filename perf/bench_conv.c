@@ -5,9 +5,11 @@
  * clFinish + monotonic clock, prints median, spread, GFLOP/s and the fraction of the
  * device's measured FMA peak.
  *   bench_conv [--small] [--json] [--runs N] [--only 2d|3d] [--shape S1,S2] [--op OP]
- *              [--tune [--candidates "C1;C2;..."]]
+ *              [--no-clblast] [--tune [--candidates "C1;C2;..."]]
  * --small: a few reduced shapes (minutes on a 2-core CPU). --shape: shapes whose name contains
  * one of the comma-separated substrings. --op: fwd, bwd-data or bwd-weight only.
+ * --no-clblast: skip the SGEMM comparison (CLBlast builds its kernels per shape; on a GPU
+ * session with little time the cuDNN comparison of perf/torch_conv.py is what counts).
  * --tune: for each shape and op, times every candidate tile configuration (MEDCL_CONV_TUNE
  * strings "TM,TN,TK,WPTM,WPTN,APAD,VEC,DBUF", a built-in list per device type, the table's
  * entry first; each candidate is validated against the reference first) and prints the best
@@ -372,12 +374,13 @@ static int run_tune(medcl_context *ctx, const shape *shapes, size_t nshapes, con
 }
 
 int main(int argc, char **argv) {
-    int small = 0, json = 0, runs = -1, tune = 0, oponly = -1;
+    int small = 0, json = 0, runs = -1, tune = 0, oponly = -1, clblast = 1;
     const char *only = NULL, *filter = NULL, *cand_list = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--small")) small = 1;
         else if (!strcmp(argv[i], "--json")) json = 1;
         else if (!strcmp(argv[i], "--tune")) tune = 1;
+        else if (!strcmp(argv[i], "--no-clblast")) clblast = 0;
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc) filter = argv[++i];
@@ -392,7 +395,7 @@ int main(int argc, char **argv) {
             }
         } else {
             fprintf(stderr, "usage: bench_conv [--small] [--json] [--runs N] [--only 2d|3d] [--shape S1,S2] "
-                            "[--op fwd|bwd-data|bwd-weight] [--tune [--candidates \"C1;C2\"]]\n");
+                            "[--op fwd|bwd-data|bwd-weight] [--no-clblast] [--tune [--candidates \"C1;C2\"]]\n");
             return 2;
         }
     }
@@ -452,7 +455,7 @@ int main(int argc, char **argv) {
         const size_t cap = (size_t)1 << 31;
         size_t maxa = (size_t)medcl_context_device(ctx)->max_alloc;
         bool fits = M * K * 4 < cap && K * N * 4 < cap && M * N * 4 < cap && K * N * 4 <= maxa;
-        if (oponly <= 0 && fits) {
+        if (clblast && oponly <= 0 && fits) {
             r.A = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * K * 4, NULL, &err);
             r.B = clCreateBuffer(cl, CL_MEM_READ_WRITE, K * N * 4, NULL, &err);
             r.C = clCreateBuffer(cl, CL_MEM_READ_WRITE, M * N * 4, NULL, &err);

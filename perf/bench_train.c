@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "benchutil.h"
 #include "medcl/medcl.h"
@@ -176,12 +177,15 @@ done:
 }
 
 /* ---- PyTorch side: perf/torch_unet.py through popen, its JSON parsed with cJSON ---- */
+/* next to this source file when that tree is still there (the build machine), else
+ * perf/torch_unet.py below the working directory (a build carried to another machine) */
 static const char *script_path(void) {
     static char buf[1024];
     const char *f = __FILE__;
     const char *slash = strrchr(f, '/');
     if (!slash) return "perf/torch_unet.py";
     snprintf(buf, sizeof buf, "%.*s/torch_unet.py", (int)(slash - f), f);
+    if (access(buf, R_OK) != 0) return "perf/torch_unet.py";
     return buf;
 }
 
