@@ -794,6 +794,88 @@ void conv_bwd_weight(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, W
     }
 }
 
+#if VEC
+// Backward-weight for small outputs (few channels: the GEMM tiles would be mostly padding):
+// one work-item per (chunk, co, ci) holds the kH*kW <= 9 taps of one kd as WPTN-lane vectors
+// along output positions: per run of WPTN outputs of one row, one dy vector and one x vector
+// per tap (a vector load inside the image, stride 1 or 2; per element at borders). A chunk is
+// a range of output rows (b, od, oh); lanes are summed in a fixed tree at the end. Writes
+// out[c][co][ci, kd, kh, kw] (partials) or adds into dw (direct).
+kernel void conv_bwd_weight_dot(global const float *x, ulong x_off,   // (N, Cin, Di, Hi, Wi)
+                                global const float *dy, ulong dy_off, // (N, Cout, Do, Ho, Wo)
+                                global float *out, ulong out_off,
+                                int N, int Cin, int Di, int Hi, int Wi, int Cout, int Do, int Ho, int Wo,
+                                int sd, int sh, int sw, int pd, int ph, int pw,
+                                int dild, int dilh, int dilw, int kD, int kH, int kW, int groups,
+                                int rows_per_chunk, int chunks, int direct) {
+    const int Cg = Cin / groups, Cog = Cout / groups;
+    const int id = get_global_id(0);
+    if (id >= chunks * Cout * Cg) return;
+    const int ci = id % Cg, co = (id / Cg) % Cout, c = id / (Cg * Cout);
+    const int g = co / Cog;
+    const int HWo = Ho * Wo, So = Do * HWo, HWi = Hi * Wi, Si = Di * HWi;
+    const int kv = kH * kW, kvol = kD * kv, Ncol = Cg * kvol;
+    const int rows = N * Do * Ho, DHo = Do * Ho;
+    const int r_lo = c * rows_per_chunk, r_hi = min(rows, r_lo + rows_per_chunk);
+    int th[9], tw[9]; // tap t = (kh, kw): input row and column offsets
+    for (int t = 0; t < 9; t++) {
+        const int kh = t < kv ? t / kW : 0, kw = t < kv ? t - kh * kW : 0;
+        th[t] = kh * dilh - ph;
+        tw[t] = kw * dilw - pw;
+    }
+    out += out_off + (direct ? 0 : (ulong)c * Cout * Ncol) + (ulong)co * Ncol + ci * kvol;
+    for (int kd = 0; kd < kD; kd++) {
+        VT acc[9];
+        for (int t = 0; t < 9; t++) acc[t] = (VT)(0.0f);
+        for (int row = r_lo; row < r_hi; row++) {
+            const int b = row / DHo, rr = row - b * DHo, od = rr / Ho, oh = rr - od * Ho;
+            const int idd = od * sd - pd + kd * dild;
+            if ((uint)idd >= (uint)Di) continue;
+            global const float *dyr = dy + dy_off + (ulong)(b * Cout + co) * So + od * HWo + oh * Wo;
+            global const float *xr = x + x_off + (ulong)(b * Cin + g * Cg + ci) * Si + idd * HWi;
+            const int ih0 = oh * sh;
+            for (int ow0 = 0; ow0 < Wo; ow0 += WPTN) {
+                const int L = min(WPTN, Wo - ow0);
+                VT d;
+                if (L == WPTN) {
+                    d = VLD(dyr + ow0);
+                } else {
+                    float t_[WPTN];
+                    for (int e = 0; e < WPTN; e++) t_[e] = e < L ? dyr[ow0 + e] : 0.0f;
+                    d = VLD(t_);
+                }
+                _Pragma("unroll") for (int t = 0; t < 9; t++) {
+                    const int ih = ih0 + th[t], iw = ow0 * sw + tw[t];
+                    global const float *p = xr + ih * Wi + iw;
+                    VT v = (VT)(0.0f);
+                    if (t < kv && (uint)ih < (uint)Hi) {
+                        if (L == WPTN && sw == 1 && iw >= 0 && iw + WPTN <= Wi) {
+                            v = VLD(p);
+                        } else if (SEG2 && L == WPTN && sw == 2 && iw >= 0 && iw + 2 * WPTN <= Wi) {
+                            v = VLD_EVEN(p);
+                        } else {
+                            float t_[WPTN];
+                            for (int e = 0; e < WPTN; e++)
+                                t_[e] = e < L && (uint)(iw + e * sw) < (uint)Wi ? p[e * sw] : 0.0f;
+                            v = VLD(t_);
+                        }
+                    }
+                    acc[t] = FMA(d, v, acc[t]);
+                }
+            }
+        }
+        for (int t = 0; t < kv; t++) {
+            float l_[WPTN];
+            VST(acc[t], l_);
+            for (int h = WPTN / 2; h > 0; h >>= 1) // fixed tree over the lanes
+                for (int e = 0; e < h; e++) l_[e] += l_[e + h];
+            if (direct) out[kd * kv + t] += l_[0];
+            else out[kd * kv + t] = l_[0];
+        }
+    }
+}
+#endif
+
 // dw[i] += part[0][i] + part[1][i] + ... (left to right)
 kernel void conv_bwd_weight_reduce(global const float *part, ulong part_off,
                                    global float *dw, ulong dw_off, int total, int chunks) {

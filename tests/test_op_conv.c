@@ -272,6 +272,10 @@ static const conv_case conv_cases[] = {
     /* name             nd  N Cin Cout D  H  W   kernel      stride      pad         dil         op  g bias act */
     {"2d 13x11 k3",      4, 2, 3, 5, 1, 13, 11, K3(1, 3, 3), K3(1, 1, 1), K3(0, 1, 1), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_RELU},
     {"2d stride 2",      4, 2, 4, 6, 1, 13, 11, K3(1, 3, 3), K3(1, 2, 2), K3(0, 1, 1), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_LEAKY_RELU},
+    /* rows of >= 16 outputs: the CPU kernels' vector loads (stride 1 and every other input at
+     * stride 2) next to their per-element borders */
+    {"2d wide rows",     4, 2, 3, 4, 1, 5, 37,  K3(1, 3, 3), K3(1, 1, 1), K3(0, 1, 1), K3(1, 1, 1), K3(0, 0, 0), 1, 1, MEDCL_ACT_NONE},
+    {"2d wide stride 2", 4, 2, 3, 4, 1, 6, 41,  K3(1, 3, 3), K3(1, 2, 2), K3(0, 1, 1), K3(1, 1, 1), K3(0, 0, 0), 1, 0, MEDCL_ACT_NONE},
     {"2d dilation 2",    4, 1, 4, 4, 1, 15, 14, K3(1, 3, 3), K3(1, 1, 1), K3(0, 2, 2), K3(1, 2, 2), K3(0, 0, 0), 1, 0, MEDCL_ACT_NONE},
     {"2d groups 2",      4, 2, 4, 6, 1, 9, 10,  K3(1, 3, 3), K3(1, 1, 1), K3(0, 1, 1), K3(1, 1, 1), K3(0, 0, 0), 2, 1, MEDCL_ACT_NONE},
     {"2d depthwise k5",  4, 2, 6, 6, 1, 12, 9,  K3(1, 5, 5), K3(1, 1, 1), K3(0, 2, 2), K3(1, 1, 1), K3(0, 0, 0), 6, 1, MEDCL_ACT_LEAKY_RELU},

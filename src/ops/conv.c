@@ -605,6 +605,98 @@ static void fdiv_magic(uint32_t d, cl_uint *m, cl_uint *s) {
     *s = (cl_uint)(31 + l);
 }
 
+/* Per-chunk partial weight gradients (chunks x total floats) and their fixed-order sum into dw
+ * (cl/conv.cl conv_bwd_weight_reduce). */
+static medcl_status weight_partials(medcl_context *ctx, int64_t n, medcl_tensor **out) {
+    medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
+    d.ndim = 1;
+    d.shape[0] = n;
+    d.name = "conv.weight_partials";
+    return medcl_tensor_create(ctx, &d, out);
+}
+
+/* The backward-weight kernel `name` with its leading arguments set (x, dy, out, geometry,
+ * dilation, kernel, groups); *ip: the next argument index. */
+static medcl_status weight_kernel(medcl_context *ctx, const conv_plan *pl, const char *name, const conv_geom *g,
+                                  const medcl_tensor *x, const medcl_tensor *dy, const medcl_tensor *out,
+                                  cl_kernel *kp, cl_uint *ip) {
+    medcl_status st = MEDCL_OK;
+    cl_kernel k;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl->defines, name, &k));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(k, &i, x));
+    MEDCL_CL(medcl_arg_tensor(k, &i, dy));
+    MEDCL_CL(medcl_arg_tensor(k, &i, out));
+    MEDCL_TRY(set_geom_args(k, &i, g));
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->dil[a]);
+    for (int a = 0; a < 3; a++) ARGI(k, i, g->k[a]);
+    ARGI(k, i, g->groups);
+    *kp = k;
+    *ip = i;
+cleanup:
+    return st;
+}
+
+static medcl_status weight_reduce(medcl_context *ctx, const conv_plan *pl, const medcl_tensor *part,
+                                  medcl_tensor *dw, int64_t total, int64_t chunks) {
+    medcl_status st = MEDCL_OK;
+    cl_kernel kr;
+    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl->defines, "conv_bwd_weight_reduce", &kr));
+    cl_uint i = 0;
+    MEDCL_CL(medcl_arg_tensor(kr, &i, part));
+    MEDCL_CL(medcl_arg_tensor(kr, &i, dw));
+    ARGI(kr, i, (int)total);
+    ARGI(kr, i, (int)chunks);
+    MEDCL_TRY(medcl_launch_1d(ctx, kr, (size_t)total));
+cleanup:
+    return st;
+}
+
+/* Backward-weight with few output channels on VEC devices (CPUs): the GEMM tiles of a
+ * Cog x Ncol output (8 x 72 for an 8-channel 3x3 level) would be mostly padding, so
+ * conv_bwd_weight_dot computes each (co, ci) pair's taps as dot products along output rows
+ * instead. Taken for 2D-style kernels (kD = 1, kH * kW <= 9) when the tiles would be less
+ * than half used; with kD = 3 the kernel's per-slice passes re-read dy three times and
+ * measured no faster than the tiles (bench_train --small, 3D). */
+static bool use_weight_dot(const conv_plan *pl, const conv_geom *g, int Cog, int Ncol) {
+    if (!pl->vec || g->k[0] != 1 || g->k[1] * g->k[2] > 9) return false;
+    double used = (double)Cog / (double)round_up((size_t)Cog, (size_t)pl->tm) *
+                  ((double)Ncol / (double)round_up((size_t)Ncol, (size_t)pl->tn));
+    return used < 0.5;
+}
+
+static medcl_status run_bwd_weight_dot(medcl_context *ctx, const conv_plan *pl, const conv_geom *g,
+                                       const medcl_tensor *x, const medcl_tensor *dy, medcl_tensor *dw) {
+    medcl_status st = MEDCL_OK;
+    medcl_tensor *part = NULL;
+    int Cg = g->Cin / g->groups;
+    int64_t pairs = (int64_t)g->Cout * Cg;
+    int64_t total = (int64_t)g->Cout * Cg * g->k[0] * g->k[1] * g->k[2];
+    int64_t rows = (int64_t)g->N * g->Do * g->Ho;
+    /* enough work-items to fill the device (64 per compute unit), chunks of >= 4 rows; the
+     * split depends only on the shape and the device */
+    int64_t chunks = (64 * (int64_t)ctx->info.compute_units + pairs - 1) / pairs;
+    if (chunks > rows / 4) chunks = rows / 4;
+    if (chunks > MAX_CHUNKS) chunks = MAX_CHUNKS;
+    if (chunks * total > MAX_PARTIAL_FLOATS) chunks = MAX_PARTIAL_FLOATS / total;
+    if (chunks < 1) chunks = 1;
+    int64_t per = (rows + chunks - 1) / chunks;
+    chunks = (rows + per - 1) / per;
+    bool direct = chunks == 1;
+    if (!direct) MEDCL_TRY(weight_partials(ctx, chunks * total, &part));
+    cl_kernel k;
+    cl_uint i = 0;
+    MEDCL_TRY(weight_kernel(ctx, pl, "conv_bwd_weight_dot", g, x, dy, direct ? dw : part, &k, &i));
+    ARGI(k, i, (int)per);
+    ARGI(k, i, (int)chunks);
+    ARGI(k, i, direct);
+    MEDCL_TRY(medcl_launch_1d(ctx, k, (size_t)(chunks * pairs)));
+    if (!direct) MEDCL_TRY(weight_reduce(ctx, pl, part, dw, total, chunks));
+cleanup:
+    medcl_tensor_destroy(part);
+    return st;
+}
+
 /* dw += dL/dw (x, dy in the forward sense), db += sum dy */
 static medcl_status run_bwd_weight(const char *op, const conv_geom *g, const medcl_tensor *x,
                                    const medcl_tensor *dy, medcl_tensor *dw, medcl_tensor *db) {
@@ -645,6 +737,10 @@ static medcl_status run_bwd_weight(const char *op, const conv_geom *g, const med
         }
         goto cleanup;
     }
+    if (use_weight_dot(&pl, g, Cog, Ncol)) {
+        st = run_bwd_weight_dot(ctx, &pl, g, x, dy, dw);
+        goto cleanup;
+    }
     /* fixed split of the N*So reduction: depends only on the shape and the device's table */
     int64_t kred = (int64_t)g->N * So;
     int64_t tiles = (int64_t)((Cog + pl.tm - 1) / pl.tm) * ((Ncol + pl.tn - 1) / pl.tn) * g->groups;
@@ -659,27 +755,14 @@ static medcl_status run_bwd_weight(const char *op, const conv_geom *g, const med
     int64_t chunk = (int64_t)round_up((size_t)((kred + chunks - 1) / chunks), (size_t)pl.tk);
     chunks = (kred + chunk - 1) / chunk;
     bool direct = chunks == 1;
-    if (!direct) {
-        medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
-        d.ndim = 1;
-        d.shape[0] = chunks * total;
-        d.name = "conv.weight_partials";
-        MEDCL_TRY(medcl_tensor_create(ctx, &d, &part));
-    }
+    if (!direct) MEDCL_TRY(weight_partials(ctx, chunks * total, &part));
     cl_uint mS, sS, mHW, sHW, mW, sW;
     fdiv_magic((uint32_t)So, &mS, &sS);
     fdiv_magic((uint32_t)(g->Ho * g->Wo), &mHW, &sHW);
     fdiv_magic((uint32_t)g->Wo, &mW, &sW);
     cl_kernel k;
-    MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bwd_weight", &k));
     cl_uint i = 0;
-    MEDCL_CL(medcl_arg_tensor(k, &i, x));
-    MEDCL_CL(medcl_arg_tensor(k, &i, dy));
-    MEDCL_CL(medcl_arg_tensor(k, &i, direct ? dw : part));
-    MEDCL_TRY(set_geom_args(k, &i, g));
-    for (int a = 0; a < 3; a++) ARGI(k, i, g->dil[a]);
-    for (int a = 0; a < 3; a++) ARGI(k, i, g->k[a]);
-    ARGI(k, i, g->groups);
+    MEDCL_TRY(weight_kernel(ctx, &pl, "conv_bwd_weight", g, x, dy, direct ? dw : part, &k, &i));
     ARGI(k, i, chunk);
     ARGU(k, i, mS);
     ARGU(k, i, sS);
@@ -692,16 +775,7 @@ static medcl_status run_bwd_weight(const char *op, const conv_geom *g, const med
                     round_up((size_t)Cog, (size_t)pl.tm) / pl.tm, (size_t)g->groups * (size_t)chunks};
     size_t lo[3] = {(size_t)pl.wgs, 1, 1};
     MEDCL_TRY(medcl_launch(ctx, k, 3, gl, lo, NULL));
-    if (!direct) {
-        cl_kernel kr;
-        MEDCL_TRY(medcl_kernel_get(ctx, PROG, pl.defines, "conv_bwd_weight_reduce", &kr));
-        i = 0;
-        MEDCL_CL(medcl_arg_tensor(kr, &i, part));
-        MEDCL_CL(medcl_arg_tensor(kr, &i, dw));
-        ARGI(kr, i, total);
-        ARGI(kr, i, chunks);
-        MEDCL_TRY(medcl_launch_1d(ctx, kr, (size_t)total));
-    }
+    if (!direct) MEDCL_TRY(weight_reduce(ctx, &pl, part, dw, total, chunks));
 cleanup:
     /* back to the pool; the in-order queue makes reuse safe */
     medcl_tensor_destroy(part);
