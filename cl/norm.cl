@@ -14,6 +14,16 @@
 #define WG 256
 #endif
 
+// Compensated (Kahan) accumulation: *s += v with the rounding error carried in *c. A CPU's
+// small work-groups give each work-item long runs to sum (FP_CONTRACT is off, so the
+// compensation is not folded away).
+inline void ksum(float *s, float *c, float v) {
+    float y = v - *c;
+    float t = *s + y;
+    *c = (t - *s) - y;
+    *s = t;
+}
+
 // Sum of v over the work-group by a fixed tree; every work-item gets the result.
 inline float tree_sum(local float *s, float v) {
     uint l = get_local_id(0);
@@ -41,13 +51,13 @@ void norm_stats_part(global const float *x, ulong x_off, ulong L, uint nseg, ulo
     ulong r = t / nseg;
     global const float *p = x + x_off + r * L + sg * sstride;
     ulong lo = (ulong)kk * ch, hi = min(lo + ch, L);
-    float acc = 0.0f;
-    for (ulong j = lo + l; j < hi; j += WG) acc += p[j];
+    float acc = 0.0f, cacc = 0.0f;
+    for (ulong j = lo + l; j < hi; j += WG) ksum(&acc, &cacc, p[j]);
     float m = tree_sum(s, acc) / (float)(hi - lo);
-    float acc2 = 0.0f;
+    float acc2 = 0.0f, cacc2 = 0.0f;
     for (ulong j = lo + l; j < hi; j += WG) {
         float d = p[j] - m;
-        acc2 += d * d;
+        ksum(&acc2, &cacc2, d * d);
     }
     float m2 = tree_sum(s, acc2);
     if (l == 0) {
@@ -136,13 +146,13 @@ void norm_bwd_part(global const float *x, ulong x_off, global const float *dy, u
     global const float *px = x + x_off + q * Ls;
     global const float *pg = dy + dy_off + q * Ls;
     ulong lo = (ulong)kk * ch, hi = min(lo + ch, Ls);
-    float a1 = 0.0f, a2 = 0.0f;
+    float a1 = 0.0f, a2 = 0.0f, c1 = 0.0f, c2 = 0.0f;
     for (ulong j = lo + l; j < hi; j += WG) {
         float gy = pg[j];
         if (ew_gamma) gy = gy * gamma[gamma_off + j];
         float xh = (px[j] - mu) * rs;
-        a1 += gy;
-        a2 += gy * xh;
+        ksum(&a1, &c1, gy);
+        ksum(&a2, &c2, gy * xh);
     }
     float s1 = tree_sum(s, a1);
     float s2 = tree_sum(s, a2);
