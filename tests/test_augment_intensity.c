@@ -44,6 +44,20 @@ static void run(const medcl_augment_transform *t, const int64_t shape[5], double
     tu_rng r = tu_rng_make(tu_seed() + (uint64_t)t->kind * 31u + (uint64_t)V);
     uint64_t seed = tu_seed() * 3u + 1u;
     uint32_t epoch = 7, s0 = 100;
+    aug_geom g = {N, C, {shape[2], shape[3], shape[4]}, {shape[2], shape[3], shape[4]}};
+    float *blocks = calloc((size_t)N * AUG_PB, sizeof(float));
+    /* the first sample index whose draws hit at least one channel (p = 0.9 per sample and 0.6
+     * per channel miss everything with probability up to 3% for 4 channels): the comparison
+     * below must not be vacuous, and a fixed s0 made the test fail on such seeds */
+    for (int hit = 0; !hit; s0 += 16) {
+        assert_true(s0 < 100 + 16 * 1000); /* every draw missing 1000 times: a broken draw */
+        for (int64_t i = 0; i < N; i++) {
+            float *b = blocks + i * AUG_PB;
+            aug_draw(t, 1, &g, seed, epoch, s0 + (uint32_t)i, b);
+            for (int64_t c = 0; c < C; c++) hit += b[AUG_P_APPLIED] != 0 && b[AUG_P_CH + 4 * c] != 0;
+        }
+        if (hit) break;
+    }
     float *x = malloc(sizeof(float) * (size_t)n);
     tu_fill_normal(&r, x, (size_t)n);
     if (t->kind == MEDCL_AUGMENT_GAMMA || t->kind == MEDCL_AUGMENT_RICIAN_NOISE)
@@ -59,9 +73,6 @@ static void run(const medcl_augment_transform *t, const int64_t shape[5], double
     medcl_tensor *tx = td_tensor(5, shape, x, "image");
     assert_int_equal(medcl_augment_pipeline_apply(p, tx, NULL, seed, epoch, s0), MEDCL_OK);
     float *got = td_download(tx);
-    aug_geom g = {N, C, {shape[2], shape[3], shape[4]}, {shape[2], shape[3], shape[4]}};
-    float *blocks = calloc((size_t)N * AUG_PB, sizeof(float));
-    for (int64_t i = 0; i < N; i++) aug_draw(t, 1, &g, seed, epoch, s0 + (uint32_t)i, blocks + i * AUG_PB);
     double *want = malloc(sizeof(double) * (size_t)n);
     switch (t->kind) {
     case MEDCL_AUGMENT_GAUSSIAN_BLUR: ref_aug_blur(&g, blocks, x, want); break;
