@@ -266,16 +266,18 @@ static int validate_all(medcl_context *ctx) {
 /* ---- --tune: candidate tile configurations ---- */
 
 #define MAX_CAND 24
-/* GPU: around the classic 128x128 / 8x8 SGEMM (VEC 0 = strided scalar columns), TK 8/16,
- * with and without double buffering, smaller tiles for small problems, and the CPU-style
- * vector layout for comparison. CPU: around the PoCL default. */
+/* GPU: around the classic 128x128 / 8x8 SGEMM (VEC 0 = strided scalar columns), TK 8/16/32
+ * (32 single-buffered: 33 KB of local memory), with and without double buffering, smaller
+ * tiles for small problems, and the CPU-style vector layout for comparison. CPU: around the
+ * PoCL default (TK 32, SHRINK 4). */
 static const char *gpu_cands =
     "128,128,16,8,8,1,0,1;128,128,8,8,8,1,0,1;128,128,16,8,8,1,0,0;128,128,8,8,8,1,0,0;"
     "128,64,16,8,4,1,0,1;64,128,16,4,8,1,0,1;64,64,16,4,4,1,0,1;64,64,8,4,4,1,0,1;"
-    "128,128,16,8,8,0,0,1;128,128,16,8,8,1,1,1;128,64,16,8,8,1,0,1";
+    "128,128,16,8,8,0,0,1;128,128,16,8,8,1,1,1;128,64,16,8,8,1,0,1;128,128,32,8,8,1,0,0;"
+    "64,64,32,4,4,1,0,1";
 static const char *cpu_cands =
-    "128,64,16,8,16,0,1,0;128,128,16,8,16,0,1,0;64,64,16,4,16,0,1,0;128,64,32,8,16,0,1,0;"
-    "128,64,16,8,16,0,1,1;256,64,16,16,16,0,1,0";
+    "128,64,32,8,16,0,1,0;128,64,16,8,16,0,1,0;128,128,32,8,16,0,1,0;64,64,32,8,16,0,1,0;"
+    "128,64,64,8,16,0,1,0;128,64,32,8,16,0,1,1;256,64,32,16,16,0,1,0";
 
 static int split_cands(const char *list, char out[MAX_CAND][64]) {
     int n = 0;
