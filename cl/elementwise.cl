@@ -59,3 +59,24 @@ kernel void ew_labels_i32(global const float *x, ulong x_off, global int *y, ulo
     int sz = (int)((long)zo * D / Do), sy = (int)((long)yo * H / Ho), sx = (int)((long)xo * W / Wo);
     y[y_off + i] = (int)x[x_off + ((s * (ulong)D + (ulong)sz) * (ulong)H + (ulong)sy) * (ulong)W + (ulong)sx];
 }
+
+// Strided pick (nearest down-sampling by integer factors): y[p, z, y, x] = x[p, z*f0 + o0,
+// y*f1 + o1, x*f2 + o2] over S = N*C planes; 4-byte elements (f32, i32) as uint, 1-byte (u8)
+// as uchar. One work-item per output element.
+#define EW_PICK(name, T)                                                                   \
+    kernel void name(global const T *x, ulong x_off, global T *y, ulong y_off, ulong n,    \
+                     int D, int H, int W, int Do, int Ho, int Wo, int f0, int f1, int f2,  \
+                     int o0, int o1, int o2) {                                             \
+        ulong i = get_global_id(0);                                                        \
+        if (i >= n) return;                                                                \
+        int xo = (int)(i % (ulong)Wo);                                                     \
+        ulong r = i / (ulong)Wo;                                                           \
+        int yo = (int)(r % (ulong)Ho);                                                     \
+        r /= (ulong)Ho;                                                                    \
+        int zo = (int)(r % (ulong)Do);                                                     \
+        ulong s = r / (ulong)Do;                                                           \
+        y[y_off + i] = x[x_off + ((s * (ulong)D + (ulong)(zo * f0 + o0)) * (ulong)H +      \
+                                  (ulong)(yo * f1 + o1)) * (ulong)W + (ulong)(xo * f2 + o2)]; \
+    }
+EW_PICK(ew_pick4, uint)
+EW_PICK(ew_pick1, uchar)

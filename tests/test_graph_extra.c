@@ -665,7 +665,8 @@ static void test_losses(void **state) {
 }
 
 /* ================================================================ down-sampling */
-/* Copies longer than one rectangular-copy chunk (2048 slices): both passes are split. */
+/* Many planes and rows (4400 planes: more than the 2048-slice chunks of the rectangular copies
+ * this node once used; now one kernel). */
 static void test_downsample_many_slices(void **state) {
     (void)state;
     tu_rng rng = tu_rng_make(tu_seed() + 16);
@@ -704,6 +705,43 @@ static void test_downsample_many_slices(void **state) {
     free(lb);
     free(ga);
     free(gb);
+    medcl_graph_destroy(g);
+}
+
+/* u8 maps take the 1-byte kernel: nearest-exact and nearest, 4-D and 5-D. */
+static void test_downsample_u8(void **state) {
+    (void)state;
+    tu_rng rng = tu_rng_make(tu_seed() + 17);
+    medcl_graph *g = new_graph();
+    int64_t s2[4] = {2, 1, 6, 9}, s3[5] = {1, 2, 4, 4, 6};
+    medcl_node a = medcl_graph_input(g, "u8_2d", MEDCL_DTYPE_U8, 4, s2);
+    medcl_node b = medcl_graph_input(g, "u8_3d", MEDCL_DTYPE_U8, 5, s3);
+    medcl_downsample_params p = MEDCL_DOWNSAMPLE_PARAMS_INIT;
+    p.factor[1] = 2;
+    p.factor[2] = 3;
+    medcl_node ya = medcl_graph_downsample_nearest(g, a, &p); /* exact: o = (1, 1) */
+    p.exact = false;
+    p.factor[0] = 2;
+    p.factor[1] = 4;
+    p.factor[2] = 2;
+    medcl_node yb = medcl_graph_downsample_nearest(g, b, &p);
+    assert_int_equal(medcl_graph_mark_output(g, ya), MEDCL_OK);
+    assert_int_equal(medcl_graph_mark_output(g, yb), MEDCL_OK);
+    compile(g, false, 0);
+    uint8_t la[2 * 6 * 9], lb[2 * 4 * 4 * 6], ga[2 * 3 * 3], gb[2 * 2 * 1 * 3];
+    for (size_t i = 0; i < sizeof la; i++) la[i] = (uint8_t)tu_int(&rng, 0, 255);
+    for (size_t i = 0; i < sizeof lb; i++) lb[i] = (uint8_t)tu_int(&rng, 0, 255);
+    put(g, a, la);
+    put(g, b, lb);
+    assert_int_equal(medcl_graph_forward(g), MEDCL_OK);
+    assert_int_equal(medcl_tensor_download(medcl_graph_tensor(g, ya), ga, sizeof ga), MEDCL_OK);
+    assert_int_equal(medcl_tensor_download(medcl_graph_tensor(g, yb), gb, sizeof gb), MEDCL_OK);
+    for (int n = 0; n < 2; n++)
+        for (int h = 0; h < 3; h++)
+            for (int w = 0; w < 3; w++) assert_int_equal(ga[(n * 3 + h) * 3 + w], la[(n * 6 + 2 * h + 1) * 9 + 3 * w + 1]);
+    for (int c = 0; c < 2; c++)
+        for (int d = 0; d < 2; d++)
+            for (int w = 0; w < 3; w++) assert_int_equal(gb[(c * 2 + d) * 3 + w], lb[((c * 4 + 2 * d) * 4) * 6 + 2 * w]);
     medcl_graph_destroy(g);
 }
 
@@ -1052,6 +1090,7 @@ int main(void) {
         cmocka_unit_test(test_losses),
         cmocka_unit_test(test_downsample_labels),
         cmocka_unit_test(test_downsample_many_slices),
+        cmocka_unit_test(test_downsample_u8),
         cmocka_unit_test(test_unet_deep_supervision_learns),
         cmocka_unit_test(test_readme_example),
         cmocka_unit_test(test_bad_input),

@@ -33,6 +33,12 @@ MEDCL_API medcl_status medcl_mul(const medcl_tensor *a, const medcl_tensor *b, m
  * by nearest down-sampling with the floor rule (source z * D / Do, PyTorch 'nearest'); equal
  * sizes are a plain cast. Used to turn augmented labels into loss targets on the device. */
 MEDCL_API medcl_status medcl_labels_to_i32(const medcl_tensor *x, medcl_tensor *y);
+/* Nearest down-sampling by integer factors (per D, H, W): y[n, c, z, y, x] =
+ * x[n, c, z*f0 + o0, y*f1 + o1, x*f2 + o2] with 0 <= o < f; x and y of one dtype (f32, i32 or
+ * u8). nnU-Net's deep-supervision targets are o = f / 2 ('nearest-exact'), PyTorch 'nearest'
+ * o = 0. */
+MEDCL_API medcl_status medcl_downsample_pick(const medcl_tensor *x, medcl_tensor *y, const int factor[3],
+                                             const int offset[3]);
 /* y = alpha * x */
 MEDCL_API medcl_status medcl_scale(const medcl_tensor *x, float alpha, medcl_tensor *y);
 /* y += alpha * x */

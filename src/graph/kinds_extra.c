@@ -328,16 +328,11 @@ medcl_node medcl_graph_tversky_loss(medcl_graph *g, medcl_node logits, medcl_nod
 }
 
 /* ================================ nearest down-sampling ================================ */
-/* x (P = N * C, D, H, W) → tmp (P * D * H, Wo) by a copy of one element per "row" with a
- * source pitch of fw elements, then → y (P, Do, Ho, Wo) by a copy of Wo-element rows with
- * source pitches fh rows and fd planes. Both are clEnqueueCopyBufferRect on the compute
- * queue; 4-D tensors take D = 1, fd = 1. */
-/* Slices per rectangular copy. Drivers map these copies onto 3D memcpy engines whose depth
- * may be limited; the H100 run of a 2x1x128^3 deep-supervision U-Net (32768 slices in one
- * copy) gave a NaN loss at the first step, and an out-of-range target is the suspected cause
- * (not confirmed on a GPU). Chunks keep every copy small on every driver. */
-#define DS_MAX_SLICES ((size_t)2048)
-
+/* y (P = N * C, Do, Ho, Wo) picks x at (z f0 + o0, y f1 + o1, x f2 + o2): one kernel
+ * (medcl_downsample_pick), 4-D tensors with D = 1. Until 2026-11-26 this was two
+ * clEnqueueCopyBufferRect passes (one 4-byte "row" per element); the H100 run of a 2x1x128^3
+ * deep-supervision U-Net gave a NaN loss at the first step with them (32768 slices in one
+ * copy; not reproduced on PoCL), so the driver's rectangular copies are out of the path. */
 typedef struct ds_geom {
     int64_t P, D, H, W, Do, Ho, Wo;
     int64_t f[3], o[3];  /* factor and source offset per (D, H, W) */
@@ -383,59 +378,10 @@ static medcl_status ds_infer(medcl_graph *g, gnode *n) {
 }
 
 static medcl_status ds_forward(medcl_graph *g, gnode *n) {
-    medcl_status st = MEDCL_OK;
-    const medcl_tensor *x = IN(0);
-    medcl_tensor *t = NULL, *y = n->value;
-    MEDCL_TRY(medcl_op_check("downsample_nearest", "x", x, false));
-    MEDCL_TRY(medcl_op_check("downsample_nearest", "y", y, false));
     ds_geom q;
     ds_geometry(graph_in(g, n, 0), n->params, &q);
-    {
-        /* the intermediate is a pool buffer of its own, never in the planned arenas: a
-         * rectangular copy within one buffer needs equal pitches on both sides (OpenCL 1.2
-         * clEnqueueCopyBufferRect), and x and y may both live in one arena. The in-order
-         * queue makes releasing it right after the enqueue safe (the pool's convention). */
-        medcl_tensor_desc d = MEDCL_TENSOR_DESC_INIT;
-        d.dtype = x->dtype;
-        d.ndim = 2;
-        d.shape[0] = q.P * q.D * q.H;
-        d.shape[1] = q.Wo;
-        d.name = "downsample_nearest.tmp";
-        MEDCL_TRY(medcl_tensor_create(g->ctx, &d, &t));
-    }
-    const size_t es = medcl_dtype_size(x->dtype);
-    cl_command_queue queue = medcl_context_cl_queue(g->ctx);
-    {
-        /* pass 1, along W: rows of one element, source pitch fw, W per row of x */
-        const size_t slices = (size_t)(q.P * q.D * q.H);
-        for (size_t z0 = 0; z0 < slices; z0 += DS_MAX_SLICES) {
-            size_t nz = slices - z0 < DS_MAX_SLICES ? slices - z0 : DS_MAX_SLICES;
-            size_t src_origin[3] = {(size_t)x->offset * es + (size_t)q.o[2] * es, 0, z0};
-            size_t dst_origin[3] = {(size_t)t->offset * es, 0, z0};
-            size_t region[3] = {es, (size_t)q.Wo, nz};
-            MEDCL_CL(clEnqueueCopyBufferRect(queue, x->mem, t->mem, src_origin, dst_origin, region,
-                                             (size_t)q.f[2] * es, (size_t)q.W * es, es, (size_t)q.Wo * es, 0,
-                                             NULL, NULL));
-        }
-    }
-    {
-        /* pass 2, along H and D: rows of Wo elements, source pitch fh rows, planes fd planes;
-         * the slice index runs over (p, do) together since D = fd * Do */
-        size_t row = (size_t)q.Wo * es;
-        const size_t slices = (size_t)(q.P * q.Do);
-        for (size_t z0 = 0; z0 < slices; z0 += DS_MAX_SLICES) {
-            size_t nz = slices - z0 < DS_MAX_SLICES ? slices - z0 : DS_MAX_SLICES;
-            size_t src_origin[3] = {(size_t)t->offset * es + (size_t)(q.o[0] * q.H + q.o[1]) * row, 0, z0};
-            size_t dst_origin[3] = {(size_t)y->offset * es, 0, z0};
-            size_t region[3] = {row, (size_t)q.Ho, nz};
-            MEDCL_CL(clEnqueueCopyBufferRect(queue, t->mem, y->mem, src_origin, dst_origin, region,
-                                             (size_t)q.f[1] * row, (size_t)(q.f[0] * q.H) * row, row,
-                                             (size_t)q.Ho * row, 0, NULL, NULL));
-        }
-    }
-cleanup:
-    medcl_tensor_destroy(t);
-    return st;
+    int f[3] = {(int)q.f[0], (int)q.f[1], (int)q.f[2]}, o[3] = {(int)q.o[0], (int)q.o[1], (int)q.o[2]};
+    return medcl_downsample_pick(IN(0), n->value, f, o);
 }
 static medcl_status ds_backward(medcl_graph *g, gnode *n, const medcl_tensor *dy, medcl_tensor **dx) {
     (void)g;
