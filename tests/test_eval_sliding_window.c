@@ -194,9 +194,9 @@ static double check_case(const sw_case *c, uint64_t seed) {
                            : -INFINITY;
             if (!(a - b < 1e-5)) bad++;
         }
-        int hist[REF_STUB_MAX] = {0};
+        int hist[REF_PROBE_MAX] = {0};
         for (int64_t v = 0; v < res.V; v++)
-            if (wl[v] >= 0 && wl[v] < REF_STUB_MAX) hist[wl[v]]++;
+            if (wl[v] >= 0 && wl[v] < REF_PROBE_MAX) hist[wl[v]]++;
         int maxc = 0;
         for (int k = 0; k < c->K; k++) maxc = hist[k] > maxc ? hist[k] : maxc;
         printf("  largest class fraction %.3f\n", (double)maxc / (double)res.V);

@@ -7,15 +7,15 @@
 #define MEDCL_REF_INFER_H
 #include <stdint.h>
 
-#define REF_STUB_MAX 8
+#define REF_PROBE_MAX 8
 
 /* logits[k, q] = sum_c coef[k][c] x[c, q] + gamma[k] x[0, q + 1 along W] (0 at the patch
  * edge) + bias[k] + beta[k] (qz + 2 qy + 3 qx) / (pD + pH + pW), q the patch-local voxel:
  * neither mirror-symmetric nor position-independent. */
 typedef struct ref_probe {
     int C, K;
-    double coef[REF_STUB_MAX][REF_STUB_MAX];
-    double gamma[REF_STUB_MAX], bias[REF_STUB_MAX], beta[REF_STUB_MAX];
+    double coef[REF_PROBE_MAX][REF_PROBE_MAX];
+    double gamma[REF_PROBE_MAX], bias[REF_PROBE_MAX], beta[REF_PROBE_MAX];
 } ref_probe;
 
 /* patch (C, pD, pH, pW) -> logits (K, pD, pH, pW) */
