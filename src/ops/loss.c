@@ -298,6 +298,29 @@ cleanup:
     return st;
 }
 
+/* The public forward/backward pair of a loss with one setup and one kernel family: check the
+ * parameters and tensors (setup), then the output, then run. */
+#define LOSS_PAIR(name, ptype, cfgtype, setup, fwd, bwd)                                       \
+    medcl_status medcl_##name##_loss_forward(const medcl_tensor *logits, const medcl_tensor *target, \
+                                             const ptype *p, medcl_tensor *loss) {             \
+        loss_in in;                                                                            \
+        cfgtype c;                                                                             \
+        medcl_status st = setup(#name "_loss_forward", logits, target, p, &in, &c);            \
+        if (st == MEDCL_OK) st = check_scalar(&in, "loss", loss);                              \
+        if (st == MEDCL_OK) st = fwd(&in, &c, 1.0f, 0, loss);                                  \
+        return st;                                                                             \
+    }                                                                                          \
+    medcl_status medcl_##name##_loss_backward(const medcl_tensor *logits, const medcl_tensor *target, \
+                                              const ptype *p, const medcl_tensor *dloss,       \
+                                              medcl_tensor *dlogits) {                         \
+        loss_in in;                                                                            \
+        cfgtype c;                                                                             \
+        medcl_status st = setup(#name "_loss_backward", logits, target, p, &in, &c);           \
+        if (st == MEDCL_OK) st = check_grad_out(&in, dloss, dlogits);                          \
+        if (st == MEDCL_OK) st = bwd(&in, &c, 1.0f, dloss, 0, dlogits);                        \
+        return st;                                                                             \
+    }
+
 static medcl_status ce_setup(const char *op, const medcl_tensor *x, const medcl_tensor *t,
                              const medcl_ce_loss_params *pp, loss_in *in, xent_cfg *c) {
     medcl_ce_loss_params d = MEDCL_CE_LOSS_PARAMS_INIT;
@@ -320,26 +343,7 @@ static medcl_status ce_setup(const char *op, const medcl_tensor *x, const medcl_
     return MEDCL_OK;
 }
 
-medcl_status medcl_ce_loss_forward(const medcl_tensor *logits, const medcl_tensor *target,
-                                   const medcl_ce_loss_params *p, medcl_tensor *loss) {
-    loss_in in;
-    xent_cfg c;
-    medcl_status st = ce_setup("ce_loss_forward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_scalar(&in, "loss", loss);
-    if (st == MEDCL_OK) st = xent_forward(&in, &c, 1.0f, 0, loss);
-    return st;
-}
-
-medcl_status medcl_ce_loss_backward(const medcl_tensor *logits, const medcl_tensor *target,
-                                    const medcl_ce_loss_params *p, const medcl_tensor *dloss,
-                                    medcl_tensor *dlogits) {
-    loss_in in;
-    xent_cfg c;
-    medcl_status st = ce_setup("ce_loss_backward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_grad_out(&in, dloss, dlogits);
-    if (st == MEDCL_OK) st = xent_backward(&in, &c, 1.0f, dloss, 0, dlogits);
-    return st;
-}
+LOSS_PAIR(ce, medcl_ce_loss_params, xent_cfg, ce_setup, xent_forward, xent_backward)
 
 static medcl_status focal_setup(const char *op, const medcl_tensor *x, const medcl_tensor *t,
                                 const medcl_focal_loss_params *pp, loss_in *in, xent_cfg *c) {
@@ -366,26 +370,7 @@ static medcl_status focal_setup(const char *op, const medcl_tensor *x, const med
     return MEDCL_OK;
 }
 
-medcl_status medcl_focal_loss_forward(const medcl_tensor *logits, const medcl_tensor *target,
-                                      const medcl_focal_loss_params *p, medcl_tensor *loss) {
-    loss_in in;
-    xent_cfg c;
-    medcl_status st = focal_setup("focal_loss_forward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_scalar(&in, "loss", loss);
-    if (st == MEDCL_OK) st = xent_forward(&in, &c, 1.0f, 0, loss);
-    return st;
-}
-
-medcl_status medcl_focal_loss_backward(const medcl_tensor *logits, const medcl_tensor *target,
-                                       const medcl_focal_loss_params *p, const medcl_tensor *dloss,
-                                       medcl_tensor *dlogits) {
-    loss_in in;
-    xent_cfg c;
-    medcl_status st = focal_setup("focal_loss_backward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_grad_out(&in, dloss, dlogits);
-    if (st == MEDCL_OK) st = xent_backward(&in, &c, 1.0f, dloss, 0, dlogits);
-    return st;
-}
+LOSS_PAIR(focal, medcl_focal_loss_params, xent_cfg, focal_setup, xent_forward, xent_backward)
 
 /* ---- binary cross-entropy and squared error ------------------------------------------------- */
 
@@ -684,26 +669,7 @@ static medcl_status dice_setup(const char *op, const medcl_tensor *x, const medc
     return MEDCL_OK;
 }
 
-medcl_status medcl_dice_loss_forward(const medcl_tensor *logits, const medcl_tensor *target,
-                                     const medcl_dice_loss_params *p, medcl_tensor *loss) {
-    loss_in in;
-    region_cfg c;
-    medcl_status st = dice_setup("dice_loss_forward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_scalar(&in, "loss", loss);
-    if (st == MEDCL_OK) st = region_forward(&in, &c, 1.0f, 0, loss);
-    return st;
-}
-
-medcl_status medcl_dice_loss_backward(const medcl_tensor *logits, const medcl_tensor *target,
-                                      const medcl_dice_loss_params *p, const medcl_tensor *dloss,
-                                      medcl_tensor *dlogits) {
-    loss_in in;
-    region_cfg c;
-    medcl_status st = dice_setup("dice_loss_backward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_grad_out(&in, dloss, dlogits);
-    if (st == MEDCL_OK) st = region_backward(&in, &c, 1.0f, dloss, 0, dlogits);
-    return st;
-}
+LOSS_PAIR(dice, medcl_dice_loss_params, region_cfg, dice_setup, region_forward, region_backward)
 
 static medcl_status tversky_setup(const char *op, const medcl_tensor *x, const medcl_tensor *t,
                                   const medcl_tversky_loss_params *pp, loss_in *in, region_cfg *c) {
@@ -728,26 +694,7 @@ static medcl_status tversky_setup(const char *op, const medcl_tensor *x, const m
     return MEDCL_OK;
 }
 
-medcl_status medcl_tversky_loss_forward(const medcl_tensor *logits, const medcl_tensor *target,
-                                        const medcl_tversky_loss_params *p, medcl_tensor *loss) {
-    loss_in in;
-    region_cfg c;
-    medcl_status st = tversky_setup("tversky_loss_forward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_scalar(&in, "loss", loss);
-    if (st == MEDCL_OK) st = region_forward(&in, &c, 1.0f, 0, loss);
-    return st;
-}
-
-medcl_status medcl_tversky_loss_backward(const medcl_tensor *logits, const medcl_tensor *target,
-                                         const medcl_tversky_loss_params *p,
-                                         const medcl_tensor *dloss, medcl_tensor *dlogits) {
-    loss_in in;
-    region_cfg c;
-    medcl_status st = tversky_setup("tversky_loss_backward", logits, target, p, &in, &c);
-    if (st == MEDCL_OK) st = check_grad_out(&in, dloss, dlogits);
-    if (st == MEDCL_OK) st = region_backward(&in, &c, 1.0f, dloss, 0, dlogits);
-    return st;
-}
+LOSS_PAIR(tversky, medcl_tversky_loss_params, region_cfg, tversky_setup, region_forward, region_backward)
 
 static medcl_status dice_ce_setup(const char *op, const medcl_tensor *x, const medcl_tensor *t,
                                   const medcl_dice_ce_loss_params *pp, loss_in *in, xent_cfg *xc,
