@@ -283,6 +283,29 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
 
 #endif
 
+#if !VEC
+// VEC = 0 tile loads shared by conv_fwd and conv_bwd_data: this work-item's B column (bc) at
+// rows br + i*(WGS/TN), gathered from bsrc around the column's origin (c0, c1, c2) over extents
+// (bD, bH, bW) with the offsets table kt; A and B values go to the tiles as loaded.
+#define SCALAR_LOAD_B(k0_, bsrc, c0, c1, c2, bD, bH, bW)                                   \
+    for (int i = 0; i < NB; i++) {                                                         \
+        int k = (k0_) + br + i * (WGS / TN);                                               \
+        float v = 0.0f;                                                                    \
+        if (colok && k < K) {                                                              \
+            int4 t = vload4(k, kt);                                                        \
+            if ((uint)((c0) + t.x) < (uint)(bD) && (uint)((c1) + t.y) < (uint)(bH) &&      \
+                (uint)((c2) + t.z) < (uint)(bW))                                           \
+                v = bsrc[colbase + t.w];                                                   \
+        }                                                                                  \
+        rb[i] = v;                                                                         \
+    }
+#define SCALAR_STORE_TILE(bf)                                                              \
+    {                                                                                      \
+        for (int i = 0; i < NA; i++) AS(bf, ac, ar + i * (WGS / TK)) = ra[i];              \
+        for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
+    }
+#endif
+
 // Offsets table for the forward / weight gathers (k = (ci, kd, kh, kw) over x):
 // (kd*dd, kh*dh, kw*dw, ci*plane + kd*dd*HW + kh*dh*W + kw*dw).
 kernel void conv_ktable(global int *kt, ulong kt_off, int K, int kvol, int kH, int kW,
@@ -441,23 +464,9 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
             int m = ar + i * (WGS / TK);                                                   \
             ra[i] = (m0 + m < Mg && ka < K) ? w[(m0 + m) * K + ka] : 0.0f;                 \
         }                                                                                  \
-        for (int i = 0; i < NB; i++) {                                                     \
-            int k = (k0_) + br + i * (WGS / TN);                                           \
-            float v = 0.0f;                                                                \
-            if (colok && k < K) {                                                          \
-                int4 t = vload4(k, kt);                                                    \
-                if ((uint)(id0 + t.x) < (uint)Di && (uint)(ih0 + t.y) < (uint)Hi &&        \
-                    (uint)(iw0 + t.z) < (uint)Wi)                                          \
-                    v = x[colbase + t.w];                                                  \
-            }                                                                              \
-            rb[i] = v;                                                                     \
-        }                                                                                  \
+        SCALAR_LOAD_B(k0_, x, id0, ih0, iw0, Di, Hi, Wi);                                  \
     }
-#define STORE_TILE(bf)                                                                     \
-    {                                                                                      \
-        for (int i = 0; i < NA; i++) AS(bf, ac, ar + i * (WGS / TK)) = ra[i];              \
-        for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
-    }
+#define STORE_TILE(bf) SCALAR_STORE_TILE(bf)
 #endif
     ZERO_ACC();
     GEMM_LOOP(0, K);
@@ -568,23 +577,9 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
             int m = ar + i * (WGS / TK);                                                   \
             ra[i] = (m0 + m < Cg && ka < K) ? w[wo + (m0 + m) * kvol] : 0.0f;              \
         }                                                                                  \
-        for (int i = 0; i < NB; i++) {                                                     \
-            int k = (k0_) + br + i * (WGS / TN);                                           \
-            float v = 0.0f;                                                                \
-            if (colok && k < K) {                                                          \
-                int4 t = vload4(k, kt);                                                    \
-                if ((uint)(td + t.x) < (uint)Do && (uint)(th + t.y) < (uint)Ho &&          \
-                    (uint)(tw + t.z) < (uint)Wo)                                           \
-                    v = dy[colbase + t.w];                                                 \
-            }                                                                              \
-            rb[i] = v;                                                                     \
-        }                                                                                  \
+        SCALAR_LOAD_B(k0_, dy, td, th, tw, Do, Ho, Wo);                                   \
     }
-#define STORE_TILE(bf)                                                                     \
-    {                                                                                      \
-        for (int i = 0; i < NA; i++) AS(bf, ac, ar + i * (WGS / TK)) = ra[i];              \
-        for (int i = 0; i < NB; i++) Bs[bf][br + i * (WGS / TN)][bc] = rb[i];              \
-    }
+#define STORE_TILE(bf) SCALAR_STORE_TILE(bf)
 #endif
     ZERO_ACC();
     GEMM_LOOP(0, K);

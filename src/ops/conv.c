@@ -481,6 +481,33 @@ cleanup:
 
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
+/* An operand of the 1x1 convolutions' CLBlast GEMMs: tensor t, element offsets per group and
+ * per sample (0: shared by all samples), leading dimension. */
+typedef struct gemm_operand {
+    const medcl_tensor *t;
+    size_t per_group, per_sample, ld;
+} gemm_operand;
+
+/* C = A . B (+ beta C) for every group and sample, groups outer and samples inner (the order
+ * in which backward-weight accumulates into dW). */
+static medcl_status gemm_1x1(const char *op, medcl_context *ctx, const conv_geom *g, CLBlastTranspose ta,
+                             CLBlastTranspose tb, size_t M, size_t N, size_t K, const gemm_operand *A,
+                             const gemm_operand *B, float beta, const gemm_operand *C) {
+    medcl_status st = MEDCL_OK;
+    cl_command_queue q = ctx->queue;
+    for (size_t gi = 0; gi < (size_t)g->groups; gi++)
+        for (size_t n = 0; n < (size_t)g->N; n++) {
+            size_t ao = (size_t)A->t->offset + gi * A->per_group + n * A->per_sample;
+            size_t bo = (size_t)B->t->offset + gi * B->per_group + n * B->per_sample;
+            size_t co = (size_t)C->t->offset + gi * C->per_group + n * C->per_sample;
+            MEDCL_TRY(clblast_check(op, "SGEMM", CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, M, N, K, 1.0f,
+                                    A->t->mem, ao, A->ld, B->t->mem, bo, B->ld, beta, C->t->mem, co,
+                                    C->ld, &q, NULL)));
+        }
+cleanup:
+    return st;
+}
+
 /* y = act(conv(x, w) + b) */
 static medcl_status run_fwd(const char *op, const conv_geom *g, const medcl_tensor *x,
                             const medcl_tensor *w, const medcl_tensor *b, medcl_tensor *y, int act,
@@ -494,18 +521,10 @@ static medcl_status run_fwd(const char *op, const conv_geom *g, const medcl_tens
     MEDCL_TRY(plan_get(ctx, Mg, (int64_t)g->N * So, g->groups, &pl));
     if (is_1x1(g)) {
         /* per group: Y_n (Mg x S) = W_g (Mg x Cg) . X_n (Cg x S), batched over n */
-        cl_command_queue q = ctx->queue;
-        for (int gi = 0; gi < g->groups; gi++) {
-            size_t woff = (size_t)w->offset + (size_t)gi * Mg * Cg;
-            for (int n = 0; n < g->N; n++) {
-                size_t xoff = (size_t)x->offset + ((size_t)n * g->Cin + (size_t)gi * Cg) * So;
-                size_t yoff = (size_t)y->offset + ((size_t)n * g->Cout + (size_t)gi * Mg) * So;
-                MEDCL_TRY(clblast_check(op, "SGEMM", CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                        CLBlastTransposeNo, (size_t)Mg, (size_t)So, (size_t)Cg, 1.0f, w->mem, woff,
-                                        (size_t)Cg, x->mem, xoff, (size_t)So, 0.0f, y->mem, yoff, (size_t)So, &q,
-                                        NULL)));
-            }
-        }
+        gemm_operand A = {w, (size_t)Mg * Cg, 0, (size_t)Cg}, B = {x, (size_t)Cg * So, (size_t)g->Cin * So, (size_t)So};
+        gemm_operand C = {y, (size_t)Mg * So, (size_t)g->Cout * So, (size_t)So};
+        MEDCL_TRY(gemm_1x1(op, ctx, g, CLBlastTransposeNo, CLBlastTransposeNo, (size_t)Mg, (size_t)So, (size_t)Cg, &A,
+                           &B, 0.0f, &C));
         if (b || act != MEDCL_ACT_NONE) MEDCL_TRY(bias_act(ctx, &pl, y, b, g->Cout, So, act, slope));
         goto cleanup;
     }
@@ -550,18 +569,11 @@ static medcl_status run_bwd_data(const char *op, const conv_geom *g, const medcl
     MEDCL_TRY(plan_get(ctx, Cg, (int64_t)g->N * (int64_t)Ts, (int64_t)g->groups * nph, &pl));
     if (is_1x1(g)) {
         /* per group: dX_n (Cg x S) = W_g^T (Cg x Cog) . dY_n (Cog x S) */
-        cl_command_queue q = ctx->queue;
-        for (int gi = 0; gi < g->groups; gi++) {
-            size_t woff = (size_t)w->offset + (size_t)gi * Cog * Cg;
-            for (int n = 0; n < g->N; n++) {
-                size_t yoff = (size_t)dy->offset + ((size_t)n * g->Cout + (size_t)gi * Cog) * Si;
-                size_t xoff = (size_t)dx->offset + ((size_t)n * g->Cin + (size_t)gi * Cg) * Si;
-                MEDCL_TRY(clblast_check(op, "SGEMM", CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeYes,
-                                        CLBlastTransposeNo, (size_t)Cg, (size_t)Si, (size_t)Cog, 1.0f, w->mem,
-                                        woff, (size_t)Cg, dy->mem, yoff, (size_t)Si, 0.0f, dx->mem, xoff,
-                                        (size_t)Si, &q, NULL)));
-            }
-        }
+        gemm_operand A = {w, (size_t)Cog * Cg, 0, (size_t)Cg};
+        gemm_operand B = {dy, (size_t)Cog * Si, (size_t)g->Cout * Si, (size_t)Si};
+        gemm_operand C = {dx, (size_t)Cg * Si, (size_t)g->Cin * Si, (size_t)Si};
+        MEDCL_TRY(gemm_1x1(op, ctx, g, CLBlastTransposeYes, CLBlastTransposeNo, (size_t)Cg, (size_t)Si, (size_t)Cog,
+                           &A, &B, 0.0f, &C));
         if (b || act != MEDCL_ACT_NONE) MEDCL_TRY(bias_act(ctx, &pl, dx, b, g->Cin, Si, act, slope));
         goto cleanup;
     }
@@ -723,18 +735,11 @@ static medcl_status run_bwd_weight(const char *op, const conv_geom *g, const med
     }
     if (is_1x1(g)) {
         /* per group: dW_g (Cog x Cg) += sum_n dY_n (Cog x S) . X_n^T (S x Cg), n in order */
-        cl_command_queue q = ctx->queue;
-        for (int gi = 0; gi < g->groups; gi++) {
-            size_t woff = (size_t)dw->offset + (size_t)gi * Cog * Cg;
-            for (int n = 0; n < g->N; n++) {
-                size_t yoff = (size_t)dy->offset + ((size_t)n * g->Cout + (size_t)gi * Cog) * So;
-                size_t xoff = (size_t)x->offset + ((size_t)n * g->Cin + (size_t)gi * Cg) * So;
-                MEDCL_TRY(clblast_check(op, "SGEMM", CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                        CLBlastTransposeYes, (size_t)Cog, (size_t)Cg, (size_t)So, 1.0f, dy->mem,
-                                        yoff, (size_t)So, x->mem, xoff, (size_t)So, 1.0f, dw->mem, woff,
-                                        (size_t)Cg, &q, NULL)));
-            }
-        }
+        gemm_operand A = {dy, (size_t)Cog * So, (size_t)g->Cout * So, (size_t)So};
+        gemm_operand B = {x, (size_t)Cg * So, (size_t)g->Cin * So, (size_t)So};
+        gemm_operand C = {dw, (size_t)Cog * Cg, 0, (size_t)Cg};
+        MEDCL_TRY(gemm_1x1(op, ctx, g, CLBlastTransposeNo, CLBlastTransposeYes, (size_t)Cog, (size_t)Cg, (size_t)So,
+                           &A, &B, 1.0f, &C));
         goto cleanup;
     }
     if (use_weight_dot(&pl, g, Cog, Ncol)) {
