@@ -5,22 +5,7 @@
 # training checkpoints, report.json parses with every Dice in [0, 1] (`medcl eval --check`),
 # and the printed in-domain Dice is a number. Usage errors exit 2. The full demo is `make
 # demo`, not part of the suite.
-set -u
-BIN=${MEDCL_BIN:?MEDCL_BIN not set}
-TMP=${MEDCL_TEST_TMP:-/tmp}/cli_demo.$$
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_rc() { # expected-rc description command...
-    local want=$1 what=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?
-    if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$TMP/err"; fi
-}
-contains() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; cat "$1"; fi; }
-matches() { if grep -qE -- "$2" "$1"; then ok; else bad "$3: /$2/ not in $1"; cat "$1"; fi; }
-exists() { if [ -s "$1" ]; then ok; else bad "$2: $1 missing or empty"; fi; }
+. "$(dirname "$0")/cli_lib.sh" test_cli_demo
 
 expect_rc 0 "demo --help" "$BIN" demo --help
 contains "$TMP/out" "usage: medcl demo" "demo help"
@@ -54,5 +39,4 @@ expect_rc 0 "demo report parses" "$BIN" eval --check "$D/report.json"
 contains "$TMP/out" "ok (5 sets, 1 sweeps" "five sets (in domain + 4 scanners) and one sweep"
 contains "$D/report.md" "every 5th" "split documented in the report"
 
-echo "test_cli_demo: $passes passed, $fails failed"
-[ $fails = 0 ]
+finish

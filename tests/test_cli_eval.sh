@@ -7,26 +7,7 @@
 # the --json table has its keys; bad inputs (missing folder, malformed checkpoint, bad --test
 # and --sweep syntax, unknown domain of training, labels outside the model's classes, a
 # damaged report) give the documented exit codes and name the file or field.
-set -u
-BIN=${MEDCL_BIN:?MEDCL_BIN not set}
-TMP=${MEDCL_TEST_TMP:-/tmp}/cli_eval.$$
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_rc() { # expected-rc description command...
-    local want=$1 what=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?
-    if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$TMP/err"; fi
-}
-contains() { # file pattern description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; cat "$1"; fi
-}
-matches() { # file regex description
-    if grep -qE -- "$2" "$1"; then ok; else bad "$3: /$2/ not in $1"; cat "$1"; fi
-}
-exists() { if [ -s "$1" ]; then ok; else bad "$2: $1 missing or empty"; fi; }
+. "$(dirname "$0")/cli_lib.sh" test_cli_eval
 
 cat >"$TMP/tiny.json" <<'JSON'
 {
@@ -147,5 +128,4 @@ contains "$TMP/err" "bad_report.json" "damaged report named"
 printf '{"schema": ' >"$TMP/trunc.json"
 expect_rc 4 "--check malformed JSON" "$BIN" eval --check "$TMP/trunc.json"
 
-echo "test_cli_eval: $passes passed, $fails failed"
-[ $fails = 0 ]
+finish

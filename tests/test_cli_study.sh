@@ -5,16 +5,7 @@
 # continual method; one heat-map SVG of R per method), and what each continual run leaves
 # (stage checkpoints, the EWC state file, the replay buffer in the checkpoint metadata,
 # continual.json); plus `medcl train` config errors of the new sections (exit 4, JSON path).
-set -u
-BIN=${MEDCL_BIN:?MEDCL_BIN not set}
-TMP=${MEDCL_TEST_TMP:-/tmp}/cli_study.$$
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-contains() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; fi; }
-exists() { if [ -s "$1" ]; then ok; else bad "$2: $1 missing or empty"; fi; }
+. "$(dirname "$0")/cli_lib.sh" test_cli_study
 
 # ---- the study
 start=$(date +%s)
@@ -83,5 +74,4 @@ check_err '"regularizers": {"adversarial": {"method": "cw"}}' '$.regularizers.ad
 check_err '"continual": {"method": "ewc"}' '$.continual.domains: missing'
 check_err '"continual": {"method": "ewc", "domains": ["a", "b"], "lamda": 1}' '$.continual.lamda: unknown key'
 
-echo "test_cli_study: $passes passed, $fails failed"
-[ "$fails" = 0 ]
+finish

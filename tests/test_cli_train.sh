@@ -6,27 +6,7 @@
 # probabilities that have the expected NIfTI sizes; a run stopped after 4 steps and resumed
 # ends with the same final checkpoint bytes as the uninterrupted run; SIGINT and SIGTERM
 # during training exit 130/143 and leave a checkpoint that predict loads.
-set -u
-BIN=${MEDCL_BIN:?MEDCL_BIN not set}
-TMP=${MEDCL_TEST_TMP:-/tmp}/cli_train.$$
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_rc() { # expected-rc description command...
-    local want=$1 what=$2; shift 2
-    "$@" >"$TMP/out" 2>"$TMP/err"; local rc=$?
-    if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, expected $want"; cat "$TMP/err"; fi
-}
-contains() { # file pattern description
-    if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; cat "$1"; fi
-}
-exists() { if [ -s "$1" ]; then ok; else bad "$2: $1 missing or empty"; fi; }
-size_is() { # file bytes description
-    local n; n=$(stat -c %s "$1" 2>/dev/null || echo 0)
-    if [ "$n" = "$2" ]; then ok; else bad "$3: $1 has $n bytes, expected $2"; fi
-}
+. "$(dirname "$0")/cli_lib.sh" test_cli_train
 
 cat >"$TMP/tiny.json" <<'EOF'
 {
@@ -134,5 +114,4 @@ for sig in INT TERM; do
     size_is "$C/pred/slice0000.nii" $((352 + 32 * 32)) "prediction from SIG$sig checkpoint"
 done
 
-echo "test_cli_train: $passes passed, $fails failed"
-[ $fails = 0 ]
+finish
