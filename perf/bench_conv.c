@@ -317,10 +317,10 @@ static int run_tune(medcl_context *ctx, const shape *shapes, size_t nshapes, con
     printf("tune: %d candidates (MEDCL_CONV_TUNE=TM,TN,TK,WPTM,WPTN,APAD,VEC,DBUF); table entry first\n", nc);
     for (int c = 0; c < nc; c++) {
         setenv("MEDCL_CONV_TUNE", cands[c], 1);
-        double t0 = bu_now();
+        double t0 = medcl_now();
         ok[c] = validate_all(ctx) == 0;
         printf("candidate %-28s %s (validation incl. program builds %.1f s)\n", cands[c], ok[c] ? "valid" : "REJECTED",
-               bu_now() - t0);
+               medcl_now() - t0);
         if (!ok[c]) fprintf(stderr, "  %s\n", medcl_last_error());
         fflush(stdout);
     }
@@ -430,7 +430,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "validation failed: not timing\n");
         return 1;
     }
-    double peak = bu_fma_peak_gflops(ctx);
+    double peak = medcl_device_fma_peak(ctx, false);
     if (json) {
         bu_json_begin(out, ctx, "conv");
         bu_json_top_num(out, "fma_peak_gflops", peak);

@@ -83,7 +83,7 @@ static bool run_medcl(medcl_context *ctx, const cfg *c, bool ds, int warmup, int
     int64_t n = (int64_t)c->batch * voxels(c);
     medcl_context_trim_pool(ctx);
     medcl_context_reset_peak(ctx);
-    double t0 = bu_now();
+    double t0 = medcl_now();
     if (medcl_graph_create(ctx, &g) != MEDCL_OK) goto done;
     int64_t shape[5] = {c->batch, 1, c->size, c->size, c->size};
     medcl_node x = medcl_graph_input(g, "image", MEDCL_DTYPE_F32, c->dims + 2, shape);
@@ -105,7 +105,7 @@ static bool run_medcl(medcl_context *ctx, const cfg *c, bool ds, int warmup, int
     medcl_optim_config oc = MEDCL_OPTIM_CONFIG_NNUNET;
     if (medcl_optim_create(ctx, &oc, &o) != MEDCL_OK || medcl_optim_add_graph(o, g) != MEDCL_OK) goto done;
     if (medcl_context_finish(ctx) != MEDCL_OK) goto done;
-    r->compile_s = bu_now() - t0;
+    r->compile_s = medcl_now() - t0;
     medcl_graph_memory m = MEDCL_GRAPH_MEMORY_INIT;
     if (medcl_graph_memory_report(g, &m) != MEDCL_OK) goto done;
     r->plan_peak = (double)m.planned_peak;
@@ -135,9 +135,9 @@ static bool run_medcl(medcl_context *ctx, const cfg *c, bool ds, int warmup, int
             medcl_tensor_upload(yt, lab[k % 2], (size_t)n * 4) != MEDCL_OK || medcl_context_finish(ctx) != MEDCL_OK)
             goto done;
         medcl_step_stats st;
-        double s0 = bu_now();
+        double s0 = medcl_now();
         if (medcl_train_step(g, o, 1e-2, &st) != MEDCL_OK || medcl_context_finish(ctx) != MEDCL_OK) goto done;
-        double dt = bu_now() - s0;
+        double dt = medcl_now() - s0;
         if (k == 0) {
             /* validation before timing */
             if (!isfinite(st.loss) || !isfinite(st.grad_norm) || st.skipped) {

@@ -1,15 +1,12 @@
-/* perf/benchutil.h — helpers shared by the benchmarks: monotonic clock, median and spread of
- * repeated timings, the device line every figure carries, the device's measured FMA peak,
- * and a small JSON writer. No timing policy: each bench decides warm-up and run counts. */
+/* perf/benchutil.h — helpers shared by the benchmarks: median and spread of repeated
+ * timings, the device line every figure carries and a small JSON writer (the clock and the FMA
+ * peak come from the library: medcl_now, medcl_device_fma_peak). No timing policy: each bench decides warm-up and run counts. */
 #ifndef MEDCL_BENCHUTIL_H
 #define MEDCL_BENCHUTIL_H
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "medcl/medcl.h"
-
-/* Monotonic clock in seconds. */
-double bu_now(void);
 
 typedef struct bu_stats {
     int n;
@@ -28,10 +25,6 @@ bool bu_time(medcl_context *ctx, bu_fn fn, void *user, int warmup, int runs, bu_
 void bu_print_device(FILE *f, medcl_context *ctx);
 /* Today's date as YYYY-MM-DD (static buffer). */
 const char *bu_date(void);
-
-/* Measured fp32 FMA rate of the device in GFLOP/s (independent fma chains, one OpenCL kernel
- * built here, best of a few runs); 0 when it could not be measured. */
-double bu_fma_peak_gflops(medcl_context *ctx);
 
 /* Minimal JSON writer: one object with device fields and an array of flat result objects.
  *   bu_json_begin(f, ctx, "conv"); bu_json_row_begin(f); bu_json_str(f, "op", "fwd");

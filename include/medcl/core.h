@@ -48,6 +48,9 @@ MEDCL_API void medcl_clear_error(void);
 /* Library version at run time, e.g. "0.1.0". */
 MEDCL_API const char *medcl_version(void);
 
+/* Seconds on a monotonic clock (CLOCK_MONOTONIC): for intervals, never wall time. */
+MEDCL_API double medcl_now(void);
+
 /* Logging. Levels are append-only. The default sink writes to stderr at or above the level
  * from MEDCL_LOG_LEVEL (error, warn, info, debug; default warn). Errors returned to the caller
  * are never logged by the library as well. */

@@ -73,6 +73,10 @@ MEDCL_API void medcl_context_destroy(medcl_context *ctx);
 MEDCL_API const medcl_device_info *medcl_context_device(const medcl_context *ctx);
 /* Waits for all queued work on both queues; reports a failed command. */
 MEDCL_API medcl_status medcl_context_finish(medcl_context *ctx);
+/* The device's measured fp32 FMA rate in GFLOP/s (independent fma chains, best of 3 runs after
+ * a warm-up; the denominator of every benchmark's "% of peak"). small: a quarter of the work.
+ * Builds its kernel outside the program cache and bundles; returns 0 when it cannot run. */
+MEDCL_API double medcl_device_fma_peak(medcl_context *ctx, bool small);
 /* True once a device command failed: every later call on the context returns MEDCL_ERR_STATE. */
 MEDCL_API bool medcl_context_is_broken(const medcl_context *ctx);
 

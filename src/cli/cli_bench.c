@@ -30,12 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double bench_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef medcl_status (*bench_fn)(void *user);
 
 /* Median seconds of runs calls after warmup calls, each followed by medcl_context_finish. */
@@ -49,10 +43,10 @@ static medcl_status time_median(medcl_context *ctx, bench_fn fn, void *user, int
         MEDCL_TRY(medcl_context_finish(ctx));
     }
     for (int i = 0; i < runs; i++) {
-        double t0 = bench_now();
+        double t0 = medcl_now();
         MEDCL_TRY(fn(user));
         MEDCL_TRY(medcl_context_finish(ctx));
-        t[i] = bench_now() - t0;
+        t[i] = medcl_now() - t0;
     }
     for (int i = 1; i < runs; i++)
         for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
@@ -64,62 +58,6 @@ static medcl_status time_median(medcl_context *ctx, bench_fn fn, void *user, int
     *spread = *med > 0 ? (t[runs - 1] - t[0]) / *med : 0;
 cleanup:
     return st;
-}
-
-/* ------------------------------------------------------------------ FMA peak */
-
-static const char *peak_src =
-    "#pragma OPENCL FP_CONTRACT OFF\n"
-    "__kernel void medcl_bench_peak(__global float *out, float a, float b) {\n"
-    "  float4 x0 = (float4)(get_global_id(0) * 1e-9f), x1 = x0 + 1, x2 = x0 + 2, x3 = x0 + 3,\n"
-    "         x4 = x0 + 4, x5 = x0 + 5, x6 = x0 + 6, x7 = x0 + 7;\n"
-    "  for (int i = 0; i < 128; i++) {\n"
-    "    x0 = fma(x0, a, b); x1 = fma(x1, a, b); x2 = fma(x2, a, b); x3 = fma(x3, a, b);\n"
-    "    x4 = fma(x4, a, b); x5 = fma(x5, a, b); x6 = fma(x6, a, b); x7 = fma(x7, a, b);\n"
-    "  }\n"
-    "  float4 s = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;\n"
-    "  out[get_global_id(0)] = s.x + s.y + s.z + s.w;\n"
-    "}\n";
-
-/* GFLOP/s of the fma kernel: best of a few runs; 0 when it could not run. */
-static double fma_peak(medcl_context *ctx, bool small) {
-    cl_context c = medcl_context_cl_context(ctx);
-    cl_device_id d = medcl_context_cl_device(ctx);
-    cl_command_queue q = medcl_context_cl_queue(ctx);
-    cl_int err = CL_SUCCESS;
-    cl_program p = NULL;
-    cl_kernel k = NULL;
-    cl_mem buf = NULL;
-    double best = 0;
-    const medcl_device_info *di = medcl_context_device(ctx);
-    size_t global = (size_t)(di->compute_units ? di->compute_units : 1) * (small ? 2048 : 16384), local = 0;
-    if (global > ((size_t)1 << 24)) global = (size_t)1 << 24;
-    p = clCreateProgramWithSource(c, 1, &peak_src, NULL, &err);
-    if (err != CL_SUCCESS) goto done;
-    if (clBuildProgram(p, 1, &d, "-cl-std=CL1.2", NULL, NULL) != CL_SUCCESS) goto done;
-    k = clCreateKernel(p, "medcl_bench_peak", &err);
-    if (err != CL_SUCCESS) goto done;
-    buf = clCreateBuffer(c, CL_MEM_WRITE_ONLY, global * sizeof(float), NULL, &err);
-    if (err != CL_SUCCESS) goto done;
-    float a = 0.999f, b = 1e-3f;
-    clSetKernelArg(k, 0, sizeof buf, &buf);
-    clSetKernelArg(k, 1, sizeof a, &a);
-    clSetKernelArg(k, 2, sizeof b, &b);
-    (void)local;
-    medcl_context_finish(ctx);
-    for (int r = 0; r < 5; r++) {
-        double t0 = bench_now();
-        if (clEnqueueNDRangeKernel(q, k, 1, NULL, &global, NULL, 0, NULL, NULL) != CL_SUCCESS) goto done;
-        if (clFinish(q) != CL_SUCCESS) goto done;
-        double t = bench_now() - t0;
-        double gf = (double)global * 8 * 4 * 2 * 128 / t * 1e-9;
-        if (r > 0 && gf > best) best = gf; /* run 0 warms up */
-    }
-done:
-    if (buf) clReleaseMemObject(buf);
-    if (k) clReleaseKernel(k);
-    if (p) clReleaseProgram(p);
-    return best;
 }
 
 /* ------------------------------------------------------------------ rows */
@@ -572,7 +510,7 @@ int cli_bench(int argc, char **argv) {
     o.device = device;
     st = medcl_context_create(&o, &b.ctx);
     if (st != MEDCL_OK) return cli_report("bench", st);
-    double t0 = bench_now();
+    double t0 = medcl_now();
     char date[32];
     time_t now = time(NULL);
     struct tm tmv;
@@ -583,7 +521,7 @@ int cli_bench(int argc, char **argv) {
     if (st != MEDCL_OK) goto fail;
     fprintf(stderr, "medcl bench: %s (%s), %s setting\n", medcl_context_device(b.ctx)->name,
             medcl_context_device(b.ctx)->driver, b.small ? "small" : "full");
-    b.peak = fma_peak(b.ctx, b.small);
+    b.peak = medcl_device_fma_peak(b.ctx, b.small);
     if (b.small) {
         st = bench_conv(&b, 2, 4, 32, 64);
         if (st == MEDCL_OK) st = bench_conv(&b, 3, 1, 16, 24);
@@ -623,7 +561,7 @@ int cli_bench(int argc, char **argv) {
         }
     }
     {
-        double secs = bench_now() - t0;
+        double secs = medcl_now() - t0;
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/bench.json", out);
         FILE *f = fopen(path, "w");

@@ -44,12 +44,6 @@ static void demo_on_signal(int sig) {
     g_demo_signal = sig;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Step 1 (and all of --check-device): the device path end to end. 2^20 Philox normals drawn
  * on the device must equal the host generator's bit for bit; their device sum and maximum
  * are compared with a float64 host sum; the program cache counters are printed. */
@@ -59,13 +53,13 @@ static medcl_status device_check(medcl_context *ctx, FILE *f) {
     medcl_tensor *x = NULL;
     float *dev = malloc((size_t)n * sizeof *dev), *host = malloc((size_t)n * sizeof *host);
     if (!dev || !host) MEDCL_FAIL(MEDCL_ERR_OUT_OF_MEMORY, "demo: out of memory");
-    double t0 = now_s(), sum = 0, mx = 0;
+    double t0 = medcl_now(), sum = 0, mx = 0;
     MEDCL_TRY(medcl_tensor_create_f32(ctx, "demo.x", 1, &n, &x));
     MEDCL_TRY(medcl_random_normal(x, 2026, 1, 0, 0, 0.0f, 1.0f));
     MEDCL_TRY(medcl_reduce_to_host(x, MEDCL_REDUCE_SUM, &sum));
     MEDCL_TRY(medcl_reduce_to_host(x, MEDCL_REDUCE_MAX, &mx));
     MEDCL_TRY(medcl_tensor_download(x, dev, (size_t)n * sizeof *dev));
-    double t1 = now_s();
+    double t1 = medcl_now();
     medcl_philox_fill_normal(2026, 1, 0, 0, host, (size_t)n);
     int64_t diff = 0;
     double hsum = 0, hmax = -INFINITY;
@@ -274,7 +268,7 @@ int cli_demo(int argc, char **argv) {
         fprintf(stderr, "medcl demo: %s\n", medcl_last_error());
         return CLI_EXIT_USAGE;
     }
-    double t_start = now_s();
+    double t_start = medcl_now();
 
     /* 1. the device (exit 3 early when there is none) */
     {
@@ -361,9 +355,9 @@ int cli_demo(int argc, char **argv) {
         to.progress = progress;
         to.quiet = !progress;
         to.interrupt = &g_demo_signal;
-        double t0 = now_s();
+        double t0 = medcl_now();
         st = cli_train_run(&cfg, &to);
-        train_s = now_s() - t0;
+        train_s = medcl_now() - t0;
         if (st == MEDCL_ERR_INTERRUPTED) {
             rc = g_demo_signal == SIGTERM ? CLI_EXIT_SIGTERM : CLI_EXIT_SIGINT;
             goto done;
@@ -372,7 +366,7 @@ int cli_demo(int argc, char **argv) {
     }
 
     /* 4. evaluation: in domain and on simulated scanners, with severity sweeps */
-    double t_eval = now_s();
+    double t_eval = medcl_now();
     {
         char ckpt[CLI_PATH_MAX + 64];
         snprintf(ckpt, sizeof ckpt, "%s/train/best.safetensors", out);
@@ -418,7 +412,7 @@ int cli_demo(int argc, char **argv) {
             nsweeps++;
         }
     }
-    double eval_s = now_s() - t_eval;
+    double eval_s = medcl_now() - t_eval;
 
     /* 5. the report */
     {
@@ -444,7 +438,7 @@ int cli_demo(int argc, char **argv) {
                        : "0 background, 1 brain: the phantom's elliptical brain region.");
         snprintf(compute, sizeof compute,
                  "Demo wall time %.1f s: training %.1f s, evaluation and sweeps %.1f s (including program builds).",
-                 now_s() - t_start, train_s, eval_s);
+                 medcl_now() - t_start, train_s, eval_s);
         medcl_chart_series curves[2];
         int ncurves = 0;
         snprintf(csv, sizeof csv, "%s/train/curves.csv", out);
@@ -504,7 +498,7 @@ int cli_demo(int argc, char **argv) {
                     x->mean[MEDCL_EVAL_DICE][x->num_classes].estimate, g ? g->estimate : NAN, g ? g->lower : NAN,
                     g ? g->upper : NAN);
         }
-        fprintf(f, "demo finished in %.1f s (training %.1f s); report: %s/report.md\n", now_s() - t_start, train_s,
+        fprintf(f, "demo finished in %.1f s (training %.1f s); report: %s/report.md\n", medcl_now() - t_start, train_s,
                 out);
     }
     goto done;

@@ -30,12 +30,6 @@
 #include <string.h>
 #include <time.h>
 
-static double study_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef struct study {
     bool quick;
     const char *out;
@@ -60,9 +54,9 @@ static medcl_status run_one(study *s, const char *name, const char *json, char *
     if (s->device) snprintf(c.device, sizeof c.device, "%s", s->device);
     cli_train_options o = {false, false, true, NULL, 0};
     fprintf(stderr, "medcl study: run %d: %s\n", ++s->runs, name);
-    double t0 = study_now();
+    double t0 = medcl_now();
     st = cli_train_run(&c, &o);
-    s->train_seconds += study_now() - t0;
+    s->train_seconds += medcl_now() - t0;
     cli_config_free(&c);
     return st;
 }
@@ -330,7 +324,7 @@ int cli_study(int argc, char **argv) {
         fprintf(stderr, "medcl demo --study: unknown study \"%s\" (available: generalization)\n", name);
         return CLI_EXIT_USAGE;
     }
-    double t0 = study_now();
+    double t0 = medcl_now();
     medcl_status st = MEDCL_OK;
     MEDCL_TRY(medcl_mkdir_p(s.out));
     MEDCL_TRY(medcl_report_json_root(&s.report));
@@ -364,7 +358,7 @@ int cli_study(int argc, char **argv) {
     MEDCL_TRY(study_lodo(&s, phantom_set, s.base_phantom, sites, 3));
     MEDCL_TRY(study_continual(&s, "synthetic", phantom_set, s.base_phantom, sites, 3));
     if (!s.quick) MEDCL_TRY(study_continual(&s, "demo", brain_set, s.base_brain, brain_seq, 4));
-    double wall = study_now() - t0;
+    double wall = medcl_now() - t0;
     MEDCL_TRY(medcl_md_heading(s.md, 2, "Compute"));
     MEDCL_TRY(medcl_md_paragraph(s.md, "%d training runs; wall time %.1f s (training and evaluation %.1f s).", s.runs,
                                  wall, s.train_seconds));

@@ -45,12 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ================================================================== datasets */
 
 static bool has_suffix(const char *s, const char *suf) {
@@ -1322,7 +1316,7 @@ static medcl_status final_evaluation(trainer *t) {
     for (int d = 0; d < t->ndom; d++) in[d] = t->rc.dataset.n_train_domains == 0;
     for (int i = 0; i < t->rc.dataset.n_train_domains; i++)
         in[medcl_dataset_domain_find(t->ds, t->rc.dataset.train_domains[i])] = true;
-    double t0 = now_s();
+    double t0 = medcl_now();
     MEDCL_TRY(eval_domains(t, in, ci));
     cJSON_AddStringToObject(root, "metric", "dice");
     cJSON *doms = cJSON_AddArrayToObject(root, "domains");
@@ -1355,7 +1349,7 @@ static medcl_status final_evaluation(trainer *t) {
                     medcl_adv_method_str(t->rc.evaluation.robust_method), eps, rci.estimate, rci.lower, rci.upper);
         }
     }
-    cJSON_AddNumberToObject(root, "seconds", now_s() - t0);
+    cJSON_AddNumberToObject(root, "seconds", medcl_now() - t0);
     MEDCL_TRY(write_json(t->rc.output, "evaluation.json", root));
 cleanup:
     cJSON_Delete(root);
@@ -1383,11 +1377,11 @@ static medcl_status train_loop(trainer *t, int64_t start) {
             start ? " (resumed)" : "", stage);
     if (start) fprintf(stderr, "medcl train: resuming at step %lld (epoch %lld)\n", (long long)start,
                        (long long)(start / t->steps_per_epoch));
-    double t0 = now_s(), loss_sum = 0;
+    double t0 = medcl_now(), loss_sum = 0;
     int64_t loss_n = 0, run_steps = 0, saved_step = start;
     int log_every = rc->training.iterations >= 10 ? rc->training.iterations / 10 : 1;
     /* time this loop waited for the loader (issue: the loader must keep the device busy) */
-    double wait_epoch = 0, epoch_t0 = now_s();
+    double wait_epoch = 0, epoch_t0 = medcl_now();
     while (step < t->total_steps) {
         int64_t epoch = step / t->steps_per_epoch, index = step % t->steps_per_epoch;
         double lr = medcl_lr_at(&rc->schedule, epoch);
@@ -1434,7 +1428,7 @@ static medcl_status train_loop(trainer *t, int64_t start) {
         loss_n++;
         fprintf(t->curves, "train,%lld,%lld,%.9g,%.9g,%.9g,\n", (long long)epoch, (long long)step, (double)ss.loss, lr,
                 (double)ss.grad_norm);
-        double el = now_s() - t0, ips = (double)(run_steps * t->B) / (el > 0 ? el : 1e-9);
+        double el = medcl_now() - t0, ips = (double)(run_steps * t->B) / (el > 0 ? el : 1e-9);
         char eta[32];
         fmt_time(eta, sizeof eta, el / (double)run_steps * (double)(t->total_steps - step));
         if (opt->progress) {
@@ -1461,11 +1455,11 @@ static medcl_status train_loop(trainer *t, int64_t start) {
             fprintf(stderr, "epoch %lld/%d done: mean loss %.4f%s", (long long)e1, rc->training.epochs,
                     loss_sum / (double)(loss_n ? loss_n : 1), val ? ", validation Dice " : "");
             if (val) fprintf(stderr, "%.4f", metric);
-            double ep_s = now_s() - epoch_t0;
+            double ep_s = medcl_now() - epoch_t0;
             fprintf(stderr, "; waited %.2f s for data in %.1f s (%.1f%%)\n", wait_epoch, ep_s,
                     ep_s > 0 ? 100.0 * wait_epoch / ep_s : 0.0);
             wait_epoch = 0;
-            epoch_t0 = now_s();
+            epoch_t0 = medcl_now();
             loss_sum = 0;
             loss_n = 0;
             if (val && !isnan(metric) && metric > t->best_metric) {
@@ -1488,7 +1482,7 @@ static medcl_status train_loop(trainer *t, int64_t start) {
         }
     }
     if (saved_step != step) MEDCL_TRY(save_checkpoint(t, t->path_latest, step));
-    fprintf(stderr, "medcl train: %s done in %.1f s\n", t->stage >= 0 ? "stage" : "training", now_s() - t0);
+    fprintf(stderr, "medcl train: %s done in %.1f s\n", t->stage >= 0 ? "stage" : "training", medcl_now() - t0);
 cleanup:
     return st;
 }
@@ -1566,7 +1560,7 @@ static medcl_status run_continual(trainer *t) {
         MEDCL_TRY(medcl_replay_create(&rcfg, &rp));
     }
     for (int i = 0; i < T; i++) {
-        double ts = now_s();
+        double ts = medcl_now();
         t->stage = i;
         bool use[MAXD] = {false};
         use[didx[i]] = true;
@@ -1637,7 +1631,7 @@ static medcl_status run_continual(trainer *t) {
         fputc('\n', stderr);
         snprintf(prev, sizeof prev, "%s", cur);
         stage_free(t);
-        secs[i] = now_s() - ts;
+        secs[i] = medcl_now() - ts;
     }
     (void)all;
     medcl_transfer_metrics tm = MEDCL_TRANSFER_METRICS_INIT;
@@ -1702,14 +1696,14 @@ medcl_status cli_train_run(const cli_config *cfg, const cli_train_options *opt) 
     t.rc = *cfg;
     t.rc.augmentation_json = cfg->augmentation_json ? strdup(cfg->augmentation_json) : NULL;
     int64_t start = 0;
-    double t0 = now_s();
+    double t0 = medcl_now();
     if (cfg->continual.method != CLI_CONTINUAL_NONE && opt->resume)
         MEDCL_FAIL(MEDCL_ERR_UNSUPPORTED, "--resume is not supported for continual runs (restart the run)");
     MEDCL_TRY(setup_data(&t));
     if (t.rc.continual.method != CLI_CONTINUAL_NONE) {
         MEDCL_TRY(run_continual(&t));
         fprintf(stderr, "medcl train: done in %.1f s; stage checkpoints, continual.json and continual_R.svg in %s\n",
-                now_s() - t0, t.rc.output);
+                medcl_now() - t0, t.rc.output);
         goto cleanup;
     }
     MEDCL_TRY(setup_model(&t, &start, NULL, NULL, NULL));
@@ -1721,7 +1715,7 @@ medcl_status cli_train_run(const cli_config *cfg, const cli_train_options *opt) 
     }
     if (t.per_domain) MEDCL_TRY(final_evaluation(&t));
     fprintf(stderr, "medcl train: done in %.1f s; checkpoints in %s (final.safetensors, best.safetensors%s)\n",
-            now_s() - t0, t.rc.output, t.best_epoch >= 0 ? "" : " = final: no validation");
+            medcl_now() - t0, t.rc.output, t.best_epoch >= 0 ? "" : " = final: no validation");
     if (t.best_epoch >= 0)
         fprintf(stderr, "medcl train: best validation Dice %.4f at epoch %lld\n", t.best_metric, (long long)t.best_epoch);
 cleanup:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MEDCL_ERROR_CAP 4096
 
@@ -145,4 +146,10 @@ uint64_t medcl_hash64(const void *data, size_t n, uint64_t h) {
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+double medcl_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -30,9 +30,6 @@ struct medcl_dataset {
 /* printf into a fresh malloc'd string (NULL on out of memory). */
 char *medcl_data_strdupf(const char *fmt, ...) MEDCL_PRINTF(1, 2);
 
-/* Monotonic clock in seconds. */
-double medcl_data_now(void);
-
 /* Sampling of one patch (sampler.c): the random draws of sample s of batch (epoch, index). */
 typedef struct medcl_fg_index {
     int n_classes;             /* foreground classes 1..n_classes-1 tracked */

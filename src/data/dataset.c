@@ -32,12 +32,6 @@ char *medcl_data_strdupf(const char *fmt, ...) {
     return s;
 }
 
-double medcl_data_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 const char *medcl_norm_scheme_str(medcl_norm_scheme s) {
     switch (s) {
     case MEDCL_NORM_ZSCORE: return "zscore";

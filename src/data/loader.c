@@ -504,7 +504,7 @@ medcl_status medcl_loader_next(medcl_loader *l, medcl_batch *out) {
     }
     uint64_t g = l->next_out;
     slot *sl = &l->slots[g % (uint64_t)l->S];
-    double t0 = medcl_data_now();
+    double t0 = medcl_now();
     while (!l->failed && !l->stop && !(sl->state == SLOT_READY && sl->batch == g)) {
         if (interrupted(l)) {
             l->stop = true;
@@ -520,7 +520,7 @@ medcl_status medcl_loader_next(medcl_loader *l, medcl_batch *out) {
         }
         pthread_cond_timedwait(&l->cv_ready, &l->mu, &ts);
     }
-    double waited = medcl_data_now() - t0;
+    double waited = medcl_now() - t0;
     if (l->failed || l->stop) {
         l->stop = true;
         pthread_cond_broadcast(&l->cv_work);
@@ -553,7 +553,7 @@ medcl_status medcl_loader_next(medcl_loader *l, medcl_batch *out) {
     if (l->ctx) {
         medcl_context *ctx = l->ctx;
         int k = (int)(g % 2);
-        double t1 = medcl_data_now();
+        double t1 = medcl_now();
         /* marker: the compute work queued so far (on batch g - 1, device pair (g + 1) % 2) */
         MEDCL_CL(clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, &marker));
         if (l->pending[k]) { /* work queued on batch g - 2 (pair k) must be done */
@@ -584,7 +584,7 @@ medcl_status medcl_loader_next(medcl_loader *l, medcl_batch *out) {
         medcl_event_destroy(ev_i);
         medcl_event_destroy(ev_l);
         if (st != MEDCL_OK) goto cleanup;
-        l->stats.upload_wait_s += medcl_data_now() - t1;
+        l->stats.upload_wait_s += medcl_now() - t1;
         out->image_dev = l->dev_image[k];
         out->label_dev = l->has_label ? l->dev_label[k] : NULL;
     }

@@ -19,12 +19,6 @@
 #define BOOTSTRAP_STREAM 0x6d657472u
 #define GAP_STREAM 0x67617000u
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* ---------------- library-owned sets ---------------- */
 
 /* Every allocation of a derived set, freed together. */
@@ -522,7 +516,7 @@ static medcl_status eval_set(const eval_job *job, const medcl_eval_set *set, int
     int32_t *pred = NULL;
     medcl_eval_example *ex = NULL;
     int32_t K = job->io.num_classes;
-    double t0 = now_s();
+    double t0 = medcl_now();
     if (!set->cases || set->num_cases < 1)
         return medcl_fail(MEDCL_ERR_INVALID_ARG, "eval: set %d ('%s') has no cases", set_index, set->name ? set->name : "");
     MEDCL_TRY(set_result_alloc(r, set, K));
@@ -593,7 +587,7 @@ static medcl_status eval_set(const eval_job *job, const medcl_eval_set *set, int
             memcpy(m->pred, w->pred, hw * sizeof *m->pred);
         }
     }
-    r->seconds = now_s() - t0;
+    r->seconds = medcl_now() - t0;
 cleanup:
     if (ex)
         for (int64_t i = 0; i < set->num_cases; i++) example_free(&ex[i]);
@@ -797,10 +791,10 @@ medcl_status medcl_eval_run(medcl_context *ctx, medcl_infer_predict_fn predict, 
             MEDCL_FAIL(MEDCL_ERR_INVALID_ARG, "eval_run: sets[%d].name is empty", s);
     MEDCL_TRY(results_new(&job, num_sets, &res));
     res->reference_set = ref;
-    double t0 = now_s();
+    double t0 = medcl_now();
     for (int s = 0; s < num_sets; s++) MEDCL_TRY(eval_set(&job, &sets[s], s, NULL, 0, &res->sets[s]));
     MEDCL_TRY(aggregate(res, 0));
-    res->seconds = now_s() - t0;
+    res->seconds = medcl_now() - t0;
     *out = res;
     res = NULL;
 cleanup:
@@ -855,7 +849,7 @@ medcl_status medcl_eval_sweep(medcl_context *ctx, medcl_infer_predict_fn predict
     memcpy(sw->strengths, sweep->strengths, (size_t)S * sizeof *sw->strengths);
     MEDCL_TRY(results_new(&job, S, &sw->results));
     sw->results->reference_set = ref >= 0 ? ref : 0;
-    double t0 = now_s();
+    double t0 = medcl_now();
     for (int i = 0; i < S; i++) {
         medcl_eval_shift sh = {sweep->kind, sweep->strengths[i]};
         MEDCL_TRY(shift_pipeline(&sh, 1, &pipe));
@@ -866,7 +860,7 @@ medcl_status medcl_eval_sweep(medcl_context *ctx, medcl_infer_predict_fn predict
         pipe = NULL;
     }
     MEDCL_TRY(aggregate(sw->results, 1));
-    sw->results->seconds = now_s() - t0;
+    sw->results->seconds = medcl_now() - t0;
     *out = sw;
     sw = NULL;
 cleanup:
