@@ -132,6 +132,24 @@ static medcl_status check_i32(const char *op, const char *role, const medcl_tens
     return medcl_op_same_numel(op, "y", y, role, am);
 }
 
+/* The trailing arguments of pool_fwd / pool_bwd from index i (element count, geometry, mode,
+ * count_include_pad), then one work-item per element. */
+static medcl_status pool_launch(medcl_context *ctx, cl_kernel k, cl_uint i, int64_t n, const cl_int g[15],
+                                const medcl_pool_params *p) {
+    medcl_status st = MEDCL_OK;
+    cl_ulong total = (cl_ulong)n;
+    cl_int mode = (cl_int)p->mode, incl = p->count_include_pad ? 1 : 0;
+    MEDCL_CL(MEDCL_ARG(k, i, total));
+    i++;
+    for (int j = 0; j < 15; j++, i++) MEDCL_CL(MEDCL_ARG(k, i, g[j]));
+    MEDCL_CL(MEDCL_ARG(k, i, mode));
+    i++;
+    MEDCL_CL(MEDCL_ARG(k, i, incl));
+    MEDCL_TRY(medcl_launch_1d(ctx, k, (size_t)total));
+cleanup:
+    return st;
+}
+
 medcl_status medcl_pool_forward(const medcl_pool_params *p, const medcl_tensor *x, medcl_tensor *y,
                                 medcl_tensor *argmax) {
     medcl_status st = MEDCL_OK;
@@ -148,18 +166,10 @@ medcl_status medcl_pool_forward(const medcl_pool_params *p, const medcl_tensor *
     defines(x->ctx, defs, sizeof defs);
     MEDCL_TRY(medcl_kernel_get(x->ctx, PROG, defs, "pool_fwd", &k));
     cl_uint i = 0;
-    cl_ulong total = (cl_ulong)y->numel;
-    cl_int mode = (cl_int)p->mode, incl = p->count_include_pad ? 1 : 0;
     MEDCL_CL(medcl_arg_tensor(k, &i, x));
     MEDCL_CL(medcl_arg_tensor(k, &i, y));
     MEDCL_CL(arg_opt(k, &i, argmax));
-    MEDCL_CL(MEDCL_ARG(k, i, total));
-    i++;
-    for (int j = 0; j < 15; j++, i++) MEDCL_CL(MEDCL_ARG(k, i, g[j]));
-    MEDCL_CL(MEDCL_ARG(k, i, mode));
-    i++;
-    MEDCL_CL(MEDCL_ARG(k, i, incl));
-    MEDCL_TRY(medcl_launch_1d(x->ctx, k, (size_t)total));
+    MEDCL_TRY(pool_launch(x->ctx, k, i, y->numel, g, p));
 cleanup:
     return st;
 }
@@ -192,19 +202,11 @@ medcl_status medcl_pool_backward(const medcl_pool_params *p, const medcl_tensor 
     defines(dx->ctx, defs, sizeof defs);
     MEDCL_TRY(medcl_kernel_get(dx->ctx, PROG, defs, "pool_bwd", &k));
     cl_uint i = 0;
-    cl_ulong total = (cl_ulong)dx->numel;
-    cl_int mode = (cl_int)p->mode, incl = p->count_include_pad ? 1 : 0;
     MEDCL_CL(arg_opt(k, &i, x));
     MEDCL_CL(arg_opt(k, &i, argmax));
     MEDCL_CL(medcl_arg_tensor(k, &i, dy));
     MEDCL_CL(medcl_arg_tensor(k, &i, dx));
-    MEDCL_CL(MEDCL_ARG(k, i, total));
-    i++;
-    for (int j = 0; j < 15; j++, i++) MEDCL_CL(MEDCL_ARG(k, i, g[j]));
-    MEDCL_CL(MEDCL_ARG(k, i, mode));
-    i++;
-    MEDCL_CL(MEDCL_ARG(k, i, incl));
-    MEDCL_TRY(medcl_launch_1d(dx->ctx, k, (size_t)total));
+    MEDCL_TRY(pool_launch(dx->ctx, k, i, dx->numel, g, p));
 cleanup:
     return st;
 }
