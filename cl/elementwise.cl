@@ -1,3 +1,4 @@
+//! requires: index
 // cl/elementwise.cl — elementwise kernels over flat f32 arrays: fill, copy, add, mul, scale,
 // axpy. Each tensor is (global float *x, ulong x_off); n is the element count. One work-item
 // per element; the host rounds the global size up, so every kernel checks i < n.
@@ -50,12 +51,8 @@ kernel void ew_labels_i32(global const float *x, ulong x_off, global int *y, ulo
                           int D, int H, int W, int Do, int Ho, int Wo) {
     ulong i = get_global_id(0);
     if (i >= n) return;
-    int xo = (int)(i % (ulong)Wo);
-    ulong r = i / (ulong)Wo;
-    int yo = (int)(r % (ulong)Ho);
-    r /= (ulong)Ho;
-    int zo = (int)(r % (ulong)Do);
-    ulong s = r / (ulong)Do;
+    int zo, yo, xo;
+    ulong s = decode4(i, Do, Ho, Wo, &zo, &yo, &xo);
     int sz = (int)((long)zo * D / Do), sy = (int)((long)yo * H / Ho), sx = (int)((long)xo * W / Wo);
     y[y_off + i] = (int)x[x_off + ((s * (ulong)D + (ulong)sz) * (ulong)H + (ulong)sy) * (ulong)W + (ulong)sx];
 }
@@ -69,12 +66,8 @@ kernel void ew_labels_i32(global const float *x, ulong x_off, global int *y, ulo
                      int o0, int o1, int o2) {                                             \
         ulong i = get_global_id(0);                                                        \
         if (i >= n) return;                                                                \
-        int xo = (int)(i % (ulong)Wo);                                                     \
-        ulong r = i / (ulong)Wo;                                                           \
-        int yo = (int)(r % (ulong)Ho);                                                     \
-        r /= (ulong)Ho;                                                                    \
-        int zo = (int)(r % (ulong)Do);                                                     \
-        ulong s = r / (ulong)Do;                                                           \
+        int zo, yo, xo;                                                                    \
+        ulong s = decode4(i, Do, Ho, Wo, &zo, &yo, &xo);                                   \
         y[y_off + i] = x[x_off + ((s * (ulong)D + (ulong)(zo * f0 + o0)) * (ulong)H +      \
                                   (ulong)(yo * f1 + o1)) * (ulong)W + (ulong)(xo * f2 + o2)]; \
     }

@@ -1,3 +1,4 @@
+//! requires: index
 // cl/upsample.cl — nearest and linear (bilinear/trilinear) resizing, forward and backward,
 // with PyTorch's index rules evaluated in float as PyTorch's CPU kernels do (so indices and
 // weights agree bit for bit). Forward: one work-item per output element. Backward: one
@@ -5,26 +6,6 @@
 // contiguous range (the source index is monotone in the output index), found by binary
 // search. No atomics. Not here: bicubic, area, antialias.
 #pragma OPENCL FP_CONTRACT OFF
-
-// (plane, a, b, c) of flat index i over (planes, A, B, C) extents; 32-bit division when the
-// index fits (64-bit division is slow on GPUs)
-inline ulong decode4(ulong i, int A, int B, int C, int *a, int *b, int *c) {
-    if (i <= 0xffffffffUL) {
-        uint u = (uint)i;
-        *c = (int)(u % (uint)C);
-        u /= (uint)C;
-        *b = (int)(u % (uint)B);
-        u /= (uint)B;
-        *a = (int)(u % (uint)A);
-        return (ulong)(u / (uint)A);
-    }
-    *c = (int)(i % (ulong)C);
-    ulong t = i / (ulong)C;
-    *b = (int)(t % (ulong)B);
-    t /= (ulong)B;
-    *a = (int)(t % (ulong)A);
-    return t / (ulong)A;
-}
 
 #define MODE_NEAREST 0
 #define MODE_LINEAR 1
