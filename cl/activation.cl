@@ -1,13 +1,9 @@
+//! requires: index
 // cl/activation.cl — pointwise activations forward/backward (ReLU, LeakyReLU, sigmoid, tanh,
 // GELU; the act codes are medcl_activation in include/medcl/ops.h) and PReLU with its slope
 // gradient, a two-stage fixed-order reduction (no atomics: bitwise reproducible). Tensors are
 // (global float *x, ulong x_off); n is the element count. Not here: fused conv epilogues.
 #pragma OPENCL FP_CONTRACT OFF
-
-// Division and remainder in 32 bits when both operands fit (64-bit division is emulated and
-// several times slower on GPUs); the result is the same either way.
-inline ulong qdiv(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a / (uint)b) : a / b; }
-inline ulong qmod(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a % (uint)b) : a % b; }
 
 #ifndef WG
 #define WG 256

@@ -1,9 +1,8 @@
+//! requires: augment_block
 // cl/augment_batch.cl — batch-level mixing: mixup (convex combination of two samples and of
 // their one-hot labels) and cutmix (a box taken from the partner sample), writing images and
 // (N, K, D, H, W) soft labels. Per-sample partner, lambda and box come from the host.
 #pragma OPENCL FP_CONTRACT OFF
-
-#define PB 128
 
 // One work-item per (n, voxel); mode 0 mixup, 1 cutmix.
 kernel void aug_mix(global const float *x, ulong x_off, global const float *l, ulong l_off,

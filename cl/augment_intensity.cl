@@ -1,4 +1,4 @@
-//! requires: philox
+//! requires: philox augment_block
 // cl/augment_intensity.cl — intensity augmentations on (N, C, D, H, W) images, in place:
 // per-(sample, channel) statistics (mean, std, min, max; fixed-order trees), the pointwise
 // transforms (noise, Rician noise, brightness, contrast, gamma, bias field, coarse dropout),
@@ -10,11 +10,6 @@
 #ifndef WG
 #define WG 256
 #endif
-
-#define PB 128
-#define P_APPLIED 0
-#define P_CH 8
-#define P_X 72
 
 #define K_NOISE 1
 #define K_RICIAN 2

@@ -1,3 +1,4 @@
+//! requires: augment_block
 // cl/augment_kspace.cl — k-space artifacts (motion, ghosting, spike) through a separable
 // discrete Fourier transform written here (direct sums along one axis at a time: O(L) per
 // output, fine for patch sizes; no clFFT so kernel bundles and the program cache cover it).
@@ -8,11 +9,6 @@
 #ifndef WG
 #define WG 256
 #endif
-
-#define PB 128
-#define P_APPLIED 0
-#define P_CH 8
-#define P_X 72
 
 #define K_MOTION 11
 #define K_GHOSTING 12

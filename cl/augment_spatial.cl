@@ -1,4 +1,4 @@
-//! requires: philox
+//! requires: philox augment_block
 // cl/augment_spatial.cl — the spatial augmentation in one resampling pass: the per-sample
 // matrix and translation (drawn on the host, src/augment/draw.c), the elastic displacement
 // (cubic B-spline of a control grid of Philox draws), images by linear, nearest or
@@ -7,8 +7,6 @@
 // in tests/ref find the same taps. Samples the transform misses are copied (centred crop).
 #pragma OPENCL FP_CONTRACT OFF
 
-#define PB 128
-#define P_APPLIED 0
 #define P_MAT 72
 #define P_OFF 81
 #define P_ELASTIC 84

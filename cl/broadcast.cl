@@ -1,3 +1,4 @@
+//! requires: index
 // cl/broadcast.cl — add and mul with NumPy broadcasting over up to 5 axes, forward and
 // backward. The host merges axes so that the output has extents d0..d4 (outer to inner) and
 // each operand is described by a mask: bit k set = the operand has extent 1 on axis k (stride
@@ -6,11 +7,6 @@
 // its K terms in order (small K), or two stages — WG-strided chunks reduced by a fixed tree,
 // then the group partials summed in order (large K). No atomics: bitwise reproducible.
 #pragma OPENCL FP_CONTRACT OFF
-
-// Division and remainder in 32 bits when both operands fit (64-bit division is emulated and
-// several times slower on GPUs); the result is the same either way.
-inline ulong qdiv(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a / (uint)b) : a / b; }
-inline ulong qmod(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a % (uint)b) : a % b; }
 
 #ifndef WG
 #define WG 256

@@ -1,11 +1,7 @@
+//! requires: index
 // cl/concat.cl — channel-block copies for concat and slice along channels (axis 1 of
 // (N, C, S), S = D*H*W), forward and backward. One work-item per copied element.
 #pragma OPENCL FP_CONTRACT OFF
-
-// Division and remainder in 32 bits when both operands fit (64-bit division is emulated and
-// several times slower on GPUs); the result is the same either way.
-inline ulong qdiv(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a / (uint)b) : a / b; }
-inline ulong qmod(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a % (uint)b) : a % b; }
 
 // dst[:, cd0 : cd0 + cc] = (or +=) src[:, cs0 : cs0 + cc]; src is (N, cs, S), dst (N, cd, S).
 kernel void chan_copy(global const float *src, ulong src_off, global float *dst, ulong dst_off,

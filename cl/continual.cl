@@ -1,4 +1,4 @@
-//! requires: philox
+//! requires: philox index
 // cl/continual.cl — kernels of the adversarial and continual-learning terms: the projected
 // sign step of FGSM/PGD and PGD's random start; EWC's Fisher accumulation of squared
 // gradients, its finish, the penalty terms and the penalty gradient; LwF's per-voxel
@@ -7,9 +7,6 @@
 // launch; the sums over elements are done by reduce.cl's fixed-order reduction.
 // Not here: the reductions themselves (reduce.cl), the forward/backward passes (graph).
 #pragma OPENCL FP_CONTRACT OFF
-
-inline ulong qdiv(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a / (uint)b) : a / b; }
-inline ulong qmod(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a % (uint)b) : a % b; }
 
 // ---------------------------------------------------------------------------- adversarial
 // out = clip(min(max(x + alpha * sign(g), x0 - eps), x0 + eps), lo, hi); sign(0) = 0, NaN

@@ -1,15 +1,10 @@
-//! requires: philox
+//! requires: philox index
 // cl/dropout.cl — inverted dropout, forward and backward, with the mask drawn again from the
 // Philox key instead of stored: draw i of (seed, stream, c2 = step, c3 = 0), keep when
 // philox_u01(draw) > p; i is the flat element index (element-wise) or n * C + c
 // (channel-wise, x viewed as (N, C, S)). Kept values are multiplied by scale = 1 / (1 - p)
 // (computed on the host). The same kernel serves forward (x -> y) and backward (dy -> dx).
 #pragma OPENCL FP_CONTRACT OFF
-
-// Division and remainder in 32 bits when both operands fit (64-bit division is emulated and
-// several times slower on GPUs); the result is the same either way.
-inline ulong qdiv(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a / (uint)b) : a / b; }
-inline ulong qmod(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a % (uint)b) : a % b; }
 
 kernel void dropout_apply(global const float *x, ulong x_off, global float *y, ulong y_off,
                           ulong n, ulong S, ulong seed, uint stream, uint step, float p,

@@ -19,3 +19,8 @@ inline ulong decode4(ulong i, int A, int B, int C, int *a, int *b, int *c) {
     *a = (int)(t % (ulong)A);
     return t / (ulong)A;
 }
+
+// Division and remainder in 32 bits when both operands fit (64-bit division is emulated and
+// several times slower on GPUs); the result is the same either way.
+inline ulong qdiv(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a / (uint)b) : a / b; }
+inline ulong qmod(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a % (uint)b) : a % b; }

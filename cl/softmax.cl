@@ -1,13 +1,9 @@
+//! requires: index
 // cl/softmax.cl — softmax and log-softmax over channels of (N, C, S) (S = D*H*W), forward and
 // backward. One work-item per (n, s) walks its C channels (stride S) in order: max, then the
 // sum of exp(x - max), then the outputs; no reduction across work-items, so results do not
 // depend on the launch. Not here: losses built on softmax (loss.cl).
 #pragma OPENCL FP_CONTRACT OFF
-
-// Division and remainder in 32 bits when both operands fit (64-bit division is emulated and
-// several times slower on GPUs); the result is the same either way.
-inline ulong qdiv(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a / (uint)b) : a / b; }
-inline ulong qmod(ulong a, ulong b) { return ((a | b) >> 32) == 0 ? (ulong)((uint)a % (uint)b) : a % b; }
 
 kernel void softmax_fwd(global const float *x, ulong x_off, global float *y, ulong y_off,
                         ulong N, ulong C, ulong S, int log_out) {
