@@ -306,6 +306,19 @@ inline int fdiv(int n, uint m, uint s) { return (int)(((ulong)(uint)n * (ulong)m
     }
 #endif
 
+// Epilogue of conv_fwd and conv_bwd_data: this work-item's rows m < mrows of the accumulators,
+// plus bias and activation, to out[base[wn] + m * stride] (base -1: column outside the output).
+#define STORE_OUTPUT(out, base, mrows, stride)                                             \
+    for (int wm = 0; wm < WPTM; wm++) {                                                    \
+        int m = m0 + tm + wm * RTSM;                                                       \
+        if (m >= (mrows)) continue;                                                        \
+        float bv = has_bias ? bias[b_off + g * (mrows) + m] : 0.0f;                        \
+        float o_[WPTN];                                                                    \
+        ACC_ROW(wm, o_);                                                                   \
+        for (int wn = 0; wn < WPTN; wn++)                                                  \
+            if (base[wn] >= 0) (out)[base[wn] + m * (stride)] = act_apply(o_[wn] + bv, act, slope); \
+    }
+
 // Offsets table for the forward / weight gathers (k = (ci, kd, kh, kw) over x):
 // (kd*dd, kh*dh, kw*dw, ci*plane + kd*dd*HW + kh*dh*W + kw*dw).
 kernel void conv_ktable(global int *kt, ulong kt_off, int K, int kvol, int kH, int kW,
@@ -478,15 +491,7 @@ void conv_fwd(global const float *x, ulong x_off,      // (N, Cin, Di, Hi, Wi)
         int b = n / So, o = n - b * So;
         ybase[wn] = n < Ntot ? (b * Cout + g * Mg) * So + o : -1;
     }
-    for (int wm = 0; wm < WPTM; wm++) {
-        int m = m0 + tm + wm * RTSM;
-        if (m >= Mg) continue;
-        float bv = has_bias ? bias[b_off + g * Mg + m] : 0.0f;
-        float o_[WPTN];
-        ACC_ROW(wm, o_);
-        for (int wn = 0; wn < WPTN; wn++)
-            if (ybase[wn] >= 0) y[y_off + ybase[wn] + m * So] = act_apply(o_[wn] + bv, act, slope);
-    }
+    STORE_OUTPUT(y + y_off, ybase, Mg, So);
 }
 
 // Grid: (column tiles of the largest phase, Cin/g tiles, groups * phases). Phase ph covers the
@@ -594,15 +599,7 @@ void conv_bwd_data(global const float *dy, ulong dy_off,  // (N, Cout, Do, Ho, W
         bool ok = n < Ntot && d < Td && h < Th && ww < Tw;
         xbase[wn] = ok ? (b * Cin + g * Cg) * Si + (rd + sd * d) * HWi + (rh + sh * h) * Wi + rw + sw * ww : -1;
     }
-    for (int wm = 0; wm < WPTM; wm++) {
-        int m = m0 + tm + wm * RTSM;
-        if (m >= Cg) continue;
-        float bv = has_bias ? bias[b_off + g * Cg + m] : 0.0f;
-        float o_[WPTN];
-        ACC_ROW(wm, o_);
-        for (int wn = 0; wn < WPTN; wn++)
-            if (xbase[wn] >= 0) dx[dx_off + xbase[wn] + m * Si] = act_apply(o_[wn] + bv, act, slope);
-    }
+    STORE_OUTPUT(dx + dx_off, xbase, Cg, Si);
 }
 
 // Column k = (ci, kd, kh, kw) of backward-weight's im2col: (dd, dh, dw, offset in x) as in
